@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from lineage.models import ApiKey
+from lineage.replay import CountingReader, Located, expand_paths, iter_events, open_events
+from lineage.services import events_ingest
+
+
+class Command(BaseCommand):
+    help = (
+        "Replay OpenLineage events from files or folders (JSON, JSON arrays, NDJSON, .gz) into the "
+        "ledger and graph. Exits non-zero if any event was invalid."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("paths", nargs="+", metavar="PATH")
+        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--producer", help="Attribute the events to this API key's name.")
+        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+        parser.add_argument("--max-errors", type=int, default=50, help="Invalid events listed in full.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            files = expand_paths(options["paths"])
+        except FileNotFoundError as exc:
+            raise CommandError(str(exc)) from None
+        producer = None
+        if options["producer"]:
+            producer = ApiKey.objects.filter(name=options["producer"]).first()
+            if producer is None:
+                raise CommandError(f"No API key named {options['producer']!r}.")
+        totals = {"accepted": 0, "duplicate": 0, "invalid": 0}
+        problems: list[str] = []
+        total_bytes = sum(f.stat().st_size for f in files)
+        bar = tqdm(
+            total=total_bytes,
+            unit="B",
+            unit_scale=True,
+            disable=options["no_progress"],
+            desc="ingest",
+            file=self.stderr,
+        )
+        for path in files:
+            with path.open("rb") as raw:
+                counter = CountingReader(raw)
+                done = 0
+                for batch in _batches(iter_events(path, open_events(path, counter)), options["batch_size"]):
+                    valid = [item for item in batch if item.error is None]
+                    for item in batch:
+                        if item.error is not None:
+                            totals["invalid"] += 1
+                            problems.append(f"{item.where}: {item.error}")
+                    outcome = events_ingest(events=[item.event for item in valid], producer=producer)
+                    for item, result in zip(valid, outcome.results, strict=True):
+                        if result.status in ("accepted", "duplicate"):
+                            totals[result.status] += 1
+                        else:
+                            totals["invalid"] += 1
+                            reasons = "; ".join(f"{e.path or '(event)'}: {e.message}" for e in result.errors)
+                            problems.append(f"{item.where}: {reasons}")
+                    bar.update(counter.count - done)
+                    done = counter.count
+                    bar.set_postfix(totals)
+        bar.close()
+        for line in problems[: options["max_errors"]]:
+            self.stderr.write(f"invalid {line}")
+        if len(problems) > options["max_errors"]:
+            self.stderr.write(f"… and {len(problems) - options['max_errors']} more invalid events")
+        self.stdout.write(
+            f"{len(files)} file(s): {totals['accepted']} accepted, {totals['duplicate']} duplicate, "
+            f"{totals['invalid']} invalid"
+        )
+        if totals["invalid"]:
+            raise CommandError(f"{totals['invalid']} invalid event(s); see above.")
+
+
+def _batches(items: Iterator[Located], size: int) -> Iterator[list[Located]]:
+    batch: list[Located] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

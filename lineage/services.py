@@ -1,0 +1,275 @@
+"""Write services of the lineage app: producer keys and event intake."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import FieldError
+from lineage.canonical import NotCanonicalisable, canonical_json, sha256_hex
+from lineage.folding import FoldItem, Touched, graph_fold
+from lineage.ledger import NewEntry, ledger_append, ledger_lock_head
+from lineage.models import ApiKey, LedgerEntry
+from lineage.validation import EventInvalid, validate_event
+
+KEY_PREFIX = "tm_"
+# last_used_at is refreshed at most this often, so the hot path does not write on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+# --- Producer API keys --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    secret: str  # shown once, never stored
+
+
+def api_key_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_issue(*, name: str, namespaces: Sequence[str] = ()) -> IssuedKey:
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        name=name, prefix=secret[:10], key_hash=api_key_hash(secret), namespaces=list(namespaces)
+    )
+    return IssuedKey(api_key=key, secret=secret)
+
+
+@transaction.atomic
+def api_key_revoke(*, name: str) -> ApiKey:
+    key = ApiKey.objects.select_for_update().get(name=name)
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def api_key_authenticate(*, secret: str) -> ApiKey | None:
+    key = ApiKey.objects.active().filter(key_hash=api_key_hash(secret)).first()
+    if key is None:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        # Conditional update: concurrent requests do not all write.
+        ApiKey.objects.filter(pk=key.pk, last_used_at=key.last_used_at).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def api_key_allows(key: ApiKey | None, namespace: str) -> bool:
+    if key is None or not key.namespaces:
+        return True
+    return any(fnmatch.fnmatchcase(namespace, pattern) for pattern in key.namespaces)
+
+
+# --- Intake ----------------------------------------------------------------------------------------
+
+Status = Literal["accepted", "duplicate", "invalid", "forbidden"]
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    status: Status
+    seq: int | None = None
+    payload_hash: str | None = None
+    kind: str | None = None
+    errors: tuple[FieldError, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status}
+        if self.seq is not None:
+            body["seq"] = self.seq
+        if self.payload_hash is not None:
+            body["hash"] = self.payload_hash
+        if self.errors:
+            body["errors"] = [e.as_dict() for e in self.errors]
+        if self.warnings:
+            body["warnings"] = list(self.warnings)
+        return body
+
+
+@dataclass
+class IntakeOutcome:
+    results: list[IntakeResult]
+    touched: Touched = field(default_factory=Touched)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    index: int
+    event: dict[str, Any]
+    kind: str
+    event_time: datetime
+    payload: bytes
+    payload_hash: str
+    warnings: tuple[str, ...]
+
+
+def _event_namespaces(event: dict[str, Any]) -> set[str]:
+    names: set[str] = set()
+    for key in ("job", "dataset"):
+        node = event.get(key)
+        if isinstance(node, dict) and isinstance(node.get("namespace"), str):
+            names.add(node["namespace"])
+    for key in ("inputs", "outputs"):
+        for ds in event.get(key) or []:
+            if isinstance(ds, dict) and isinstance(ds.get("namespace"), str):
+                names.add(ds["namespace"])
+    return names
+
+
+def _prepare(index: int, event: object, producer: ApiKey | None) -> _Prepared | IntakeResult:
+    try:
+        checked = validate_event(event)
+    except EventInvalid as exc:
+        return IntakeResult(
+            status="invalid", errors=tuple(FieldError(path=p.path, message=p.message) for p in exc.problems)
+        )
+    assert isinstance(event, dict)
+    denied = sorted(ns for ns in _event_namespaces(event) if not api_key_allows(producer, ns))
+    if denied:
+        return IntakeResult(
+            status="forbidden",
+            errors=tuple(
+                FieldError(path="namespace", message=f"not allowed for this key: {ns}") for ns in denied
+            ),
+        )
+    try:
+        payload = canonical_json(event)
+    except NotCanonicalisable as exc:
+        return IntakeResult(
+            status="invalid", errors=(FieldError(path="", message=f"cannot be stored: {exc}"),)
+        )
+    return _Prepared(
+        index=index,
+        event=event,
+        kind=checked.kind,
+        event_time=checked.event_time,
+        payload=payload,
+        payload_hash=sha256_hex(payload),
+        warnings=checked.warnings,
+    )
+
+
+def events_ingest(
+    *, events: Iterable[object], producer: ApiKey | None = None, received_at: datetime | None = None
+) -> IntakeOutcome:
+    """Validate, append to the ledger and fold into the graph; one result per event, in order.
+
+    Valid events are stored even when others in the same call are not. An event whose canonical
+    form is already in the ledger is acknowledged as a duplicate and not stored again.
+    """
+    results: list[IntakeResult | None] = []
+    prepared: list[_Prepared] = []
+    for index, event in enumerate(events):
+        item = _prepare(index, event, producer)
+        if isinstance(item, IntakeResult):
+            results.append(item)
+        else:
+            results.append(None)
+            prepared.append(item)
+    touched = Touched()
+    if prepared:
+        stored, touched = _store(prepared, producer, received_at or timezone.now())
+        for item in prepared:
+            results[item.index] = stored[item.index]
+    return IntakeOutcome(results=[r for r in results if r is not None], touched=touched)
+
+
+@transaction.atomic
+def _store(
+    prepared: list[_Prepared], producer: ApiKey | None, received_at: datetime
+) -> tuple[dict[int, IntakeResult], Touched]:
+    head = ledger_lock_head()
+    hashes = {p.payload_hash for p in prepared}
+    known = dict(
+        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.EVENT, payload_hash__in=hashes).values_list(
+            "payload_hash", "seq"
+        )
+    )
+    results: dict[int, IntakeResult] = {}
+    fresh: list[_Prepared] = []
+    for p in prepared:
+        if p.payload_hash in known:
+            results[p.index] = IntakeResult(
+                status="duplicate", seq=known[p.payload_hash], payload_hash=p.payload_hash, kind=p.kind
+            )
+            continue
+        known[p.payload_hash] = -1  # a repeat later in this same batch is a duplicate too
+        fresh.append(p)
+    rows = ledger_append(
+        head=head,
+        entries=[
+            NewEntry(
+                kind=LedgerEntry.Kind.EVENT,
+                payload=p.payload,
+                payload_hash=p.payload_hash,
+                producer_id=producer.pk if producer else None,
+                event_type=str(p.event.get("eventType") or "") if p.kind == "RunEvent" else "",
+                event_time=p.event_time,
+                warnings=p.warnings,
+            )
+            for p in fresh
+        ],
+        received_at=received_at,
+    )
+    for p, row in zip(fresh, rows, strict=True):
+        known[p.payload_hash] = row.seq
+        results[p.index] = IntakeResult(
+            status="accepted", seq=row.seq, payload_hash=p.payload_hash, kind=p.kind, warnings=p.warnings
+        )
+    for p in prepared:  # fill in the seq of in-batch duplicates
+        r = results[p.index]
+        if r.status == "duplicate" and r.seq == -1:
+            results[p.index] = IntakeResult(
+                status="duplicate", seq=known[p.payload_hash], payload_hash=p.payload_hash, kind=p.kind
+            )
+    touched = graph_fold(
+        [
+            FoldItem(seq=row.seq, kind=p.kind, event=p.event, event_time=p.event_time)
+            for p, row in zip(fresh, rows, strict=True)
+        ]
+    )
+    return results, touched
+
+
+# --- Governance decisions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def governance_record(*, action: str, subject: str, actor: str, details: dict[str, Any]) -> LedgerEntry:
+    """Append a governance decision (classification change, waiver, approval, report issuance)."""
+    payload = canonical_json(
+        {
+            "action": action,
+            "subject": subject,
+            "actor": actor,
+            "details": details,
+            "at": timezone.now().isoformat(),
+        }
+    )
+    head = ledger_lock_head()
+    (entry,) = ledger_append(
+        head=head,
+        entries=[
+            NewEntry(kind=LedgerEntry.Kind.GOVERNANCE, payload=payload, payload_hash=sha256_hex(payload))
+        ],
+        received_at=timezone.now(),
+    )
+    return entry

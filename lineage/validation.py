@@ -1,0 +1,331 @@
+"""Validation of incoming OpenLineage events (``POST /api/v1/lineage``).
+
+Pure module: no Django imports, so it can be used from anywhere (API, Celery tasks, scripts).
+
+The rules live in ``lineage/schemas/openlineage.json``. The happy path runs a fastjsonschema
+validator compiled from that schema; only when it fails does jsonschema's
+``Draft202012Validator`` walk the event again to report every problem with its dotted path.
+Both validators share the same ``date-time`` and ``uuid`` checks, defined here.
+
+Leniency, like the reference server (Marquez): these are accepted and reported as warnings -
+an ``eventTime`` without UTC offset (read as UTC) or with more than microsecond precision
+(truncated), a missing top-level ``schemaURL``, a ``producer``/``schemaURL`` that is not a URI,
+and facets without ``_producer``/``_schemaURL``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+import fastjsonschema
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+
+__all__ = ("SCHEMA_PATH", "EventInvalid", "EventKind", "Problem", "Validated", "validate_event")
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "openlineage.json"
+
+EventKind = Literal["RunEvent", "DatasetEvent", "JobEvent"]
+
+# Facet maps of input/output datasets; their facets should carry _producer/_schemaURL.
+_DATASET_FACET_CONTAINERS = {"inputs": ("facets", "inputFacets"), "outputs": ("facets", "outputFacets")}
+# At most this many per-facet warnings; the rest are counted in one summary warning.
+_MAX_FACET_WARNINGS = 20
+# Problems listed in EventInvalid's message (all of them are in ``problems``).
+_MAX_PROBLEMS_IN_MESSAGE = 5
+_MAX_VALUE_IN_WARNING = 80
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason an event is rejected: ``path`` is dotted (``inputs.0.facets.schema``), "" for the event."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '(event)'}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Validated:
+    kind: EventKind
+    event_time: datetime  # timezone-aware, UTC
+    warnings: tuple[str, ...]
+
+
+class EventInvalid(Exception):
+    """The event was rejected; ``problems`` lists every problem, sorted by path."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        shown = "; ".join(str(p) for p in self.problems[:_MAX_PROBLEMS_IN_MESSAGE])
+        more = len(self.problems) - _MAX_PROBLEMS_IN_MESSAGE
+        if more > 0:
+            shown += f"; and {more} more"
+        count = len(self.problems)
+        super().__init__(f"invalid OpenLineage event ({count} problem{'s' if count != 1 else ''}): {shown}")
+
+
+# --- Formats shared by both validators ------------------------------------------------------------
+
+_DATE_TIME = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})[Tt ]"
+    r"(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})"
+    r"(?:\.(?P<fraction>\d{1,9}))?"
+    r"(?P<offset>[Zz]|[+-]\d{2}:?\d{2})?",
+    re.ASCII,
+)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+", re.ASCII)
+
+
+@dataclass(frozen=True)
+class _Timestamp:
+    value: datetime  # UTC
+    had_offset: bool
+    truncated: bool  # more than 6 fractional digits were dropped
+
+
+def _parse_timestamp(text: str) -> _Timestamp | None:
+    """RFC 3339 date-time, leniently: the offset may be missing (read as UTC), up to 9 fractional digits."""
+    match = _DATE_TIME.fullmatch(text)
+    if match is None:
+        return None
+    fraction = match["fraction"] or ""
+    offset = match["offset"]
+    try:
+        if offset is None or offset in "Zz":
+            tz = UTC
+        else:
+            digits = offset[1:].replace(":", "")
+            delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+            tz = timezone(-delta if offset[0] == "-" else delta)
+        value = datetime(
+            int(match["year"]),
+            int(match["month"]),
+            int(match["day"]),
+            int(match["hour"]),
+            int(match["minute"]),
+            int(match["second"]),
+            int(fraction[:6].ljust(6, "0")),
+            tzinfo=tz,
+        ).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    return _Timestamp(value=value, had_offset=offset is not None, truncated=len(fraction) > 6)
+
+
+def _is_date_time(value: object) -> bool:
+    return not isinstance(value, str) or _parse_timestamp(value) is not None
+
+
+def _is_date_or_date_time(value: object) -> bool:
+    if not isinstance(value, str) or _parse_timestamp(value) is not None:
+        return True
+    if _DATE.fullmatch(value) is None:
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_uuid(value: object) -> bool:
+    return not isinstance(value, str) or _UUID.fullmatch(value) is not None
+
+
+_FORMATS: dict[str, Callable[[object], bool]] = {
+    "date-time": _is_date_time,
+    "date-or-date-time": _is_date_or_date_time,
+    "uuid": _is_uuid,
+}
+_FORMAT_MESSAGES = {
+    "date-time": "not a valid date-time (expected RFC 3339, e.g. 2024-05-01T12:00:00Z)",
+    "date-or-date-time": "not a valid date-time or date (expected RFC 3339, e.g. 2024-05-01T12:00:00Z)",
+    "uuid": "not a valid UUID (expected e.g. 3f5e83fa-3480-44ff-99c5-ff943904e5e8)",
+}
+
+
+# --- Compiled validators (built once, on first use) -----------------------------------------------
+
+
+def _refuse_remote(uri: str) -> NoReturn:
+    raise ValueError(f"remote $ref not allowed in the event schema: {uri}")
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.cache
+def _fast_validator() -> Callable[[object], object]:
+    return fastjsonschema.compile(
+        _schema(),
+        handlers={"http": _refuse_remote, "https": _refuse_remote},
+        formats=_FORMATS,
+        use_default=False,
+    )
+
+
+@functools.cache
+def _full_validator() -> Draft202012Validator:
+    checker = FormatChecker(formats=())
+    for name, check in _FORMATS.items():
+        checker.checks(name)(check)
+    return Draft202012Validator(_schema(), format_checker=checker)
+
+
+# --- Public API -----------------------------------------------------------------------------------
+
+
+def validate_event(event: object) -> Validated:
+    """Check one decoded OpenLineage event; return its kind, UTC event time and any warnings.
+
+    Raises ``EventInvalid`` listing every problem (sorted by path) when the event is rejected.
+    """
+    check = _fast_validator()
+    try:
+        check(event)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        raise EventInvalid(_problems(event, exc)) from None
+    except RecursionError:
+        raise EventInvalid((Problem("", "nested too deeply"),)) from None
+
+    assert isinstance(event, dict)  # guaranteed by the schema
+    stamp = _parse_timestamp(event["eventTime"])
+    assert stamp is not None  # guaranteed by the date-time format check
+    kind = _kind(event)
+    return Validated(kind=kind, event_time=stamp.value, warnings=tuple(_warnings(event, kind, stamp)))
+
+
+def _kind(event: Mapping[str, Any]) -> EventKind:
+    # Same precedence as the schema's if/then/else chain.
+    if "run" in event:
+        return "RunEvent"
+    if "dataset" in event:
+        return "DatasetEvent"
+    if "job" in event:
+        return "JobEvent"
+    return "RunEvent"
+
+
+# --- Problems (slow path) -------------------------------------------------------------------------
+
+
+def _problems(event: object, fast_error: fastjsonschema.JsonSchemaValueException) -> list[Problem]:
+    try:
+        found = {problem for error in _full_validator().iter_errors(event) for problem in _describe(error)}
+    except RecursionError:
+        return [Problem("", "nested too deeply")]
+    if not found:  # the two validators disagree; fall back to what fastjsonschema said
+        found = {_from_fast(fast_error)}
+    return sorted(found, key=_problem_sort_key)
+
+
+def _describe(error: ValidationError) -> Iterator[Problem]:
+    path = list(error.absolute_path)
+    keyword = error.validator
+    if keyword == "required":
+        instance = error.instance
+        for key in error.validator_value:
+            if isinstance(instance, dict) and key not in instance:
+                yield Problem(_dotted([*path, key]), "required")
+        return
+    if keyword == "type":
+        expected = error.validator_value
+        names = [expected] if isinstance(expected, str) else list(expected)
+        yield Problem(_dotted(path), "expected " + " or ".join(names))
+    elif keyword == "format":
+        yield Problem(_dotted(path), _FORMAT_MESSAGES.get(error.validator_value, error.message))
+    elif keyword == "enum":
+        yield Problem(_dotted(path), "must be one of: " + ", ".join(str(v) for v in error.validator_value))
+    elif keyword == "minimum":
+        yield Problem(_dotted(path), f"must be at least {error.validator_value}")
+    else:
+        yield Problem(_dotted(path), error.message)
+
+
+def _from_fast(error: fastjsonschema.JsonSchemaValueException) -> Problem:
+    raw = getattr(error, "path", None) or []
+    path = list(raw[1:]) if raw and raw[0] == "data" else list(raw)
+    message = getattr(error, "message", None) or str(error)
+    return Problem(_dotted(path), message)
+
+
+def _dotted(path: Iterable[object]) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def _problem_sort_key(problem: Problem) -> tuple[tuple[tuple[int, int, str], ...], str]:
+    parts = problem.path.split(".") if problem.path else []
+    return (tuple((0, int(p), "") if p.isdecimal() else (1, 0, p) for p in parts), problem.message)
+
+
+# --- Warnings (accepted departures from the spec) -------------------------------------------------
+
+
+def _warnings(event: Mapping[str, Any], kind: EventKind, stamp: _Timestamp) -> list[str]:
+    warnings: list[str] = []
+    if not stamp.had_offset:
+        warnings.append("eventTime has no UTC offset; read as UTC")
+    if stamp.truncated:
+        warnings.append("eventTime has more than microsecond precision; truncated to microseconds")
+    producer = event["producer"]
+    if _URI.fullmatch(producer) is None:
+        warnings.append(f"producer is not a URI: {_shorten(producer)}")
+    schema_url = event.get("schemaURL")
+    if schema_url is None:
+        warnings.append("schemaURL is missing")
+    elif _URI.fullmatch(schema_url) is None:
+        warnings.append(f"schemaURL is not a URI: {_shorten(schema_url)}")
+    warnings.extend(_facet_warnings(event, kind))
+    return warnings
+
+
+def _facet_warnings(event: Mapping[str, Any], kind: EventKind) -> list[str]:
+    lacking: list[str] = []
+    for path, facets in _facet_maps(event, kind):
+        for name, facet in facets.items():
+            if not isinstance(facet, dict):  # cannot happen after validation; be safe anyway
+                continue
+            missing = [key for key in ("_producer", "_schemaURL") if key not in facet]
+            if missing:
+                lacking.append(f"{path}.{name}: facet has no {' or '.join(missing)}")
+    if len(lacking) > _MAX_FACET_WARNINGS:
+        extra = len(lacking) - _MAX_FACET_WARNINGS
+        lacking = [*lacking[:_MAX_FACET_WARNINGS], f"and {extra} more facets without _producer/_schemaURL"]
+    return lacking
+
+
+def _facet_maps(event: Mapping[str, Any], kind: EventKind) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The facet maps the schema validated for this kind of event, with their paths."""
+    nodes = ("dataset",) if kind == "DatasetEvent" else ("run", "job") if kind == "RunEvent" else ("job",)
+    for key in nodes:
+        node = event.get(key)
+        if isinstance(node, dict) and isinstance(node.get("facets"), dict):
+            yield f"{key}.facets", node["facets"]
+    if kind == "DatasetEvent":
+        return
+    for key, containers in _DATASET_FACET_CONTAINERS.items():
+        datasets = event.get(key)
+        for index, dataset in enumerate(datasets if isinstance(datasets, list) else ()):
+            for container in containers:
+                facets = dataset.get(container) if isinstance(dataset, dict) else None
+                if isinstance(facets, dict):
+                    yield f"{key}.{index}.{container}", facets
+
+
+def _shorten(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_VALUE_IN_WARNING else text[: _MAX_VALUE_IN_WARNING - 3] + "..."
