@@ -231,3 +231,26 @@ class RunDataset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} {self.direction} {self.dataset_id}"
+
+
+class OutboxMessage(models.Model):
+    """Work to hand to Celery, written in the same transaction as the facts it is about.
+
+    A broker outage loses nothing: rows wait here until the dispatcher manages to enqueue them.
+    """
+
+    topic = models.CharField(max_length=64)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            # The dispatcher polls the oldest undispatched rows.
+            models.Index(fields=["id"], condition=Q(dispatched_at__isnull=True), name="outbox_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"

@@ -17,10 +17,12 @@ from config.errors import FieldError
 from lineage.canonical import NotCanonicalisable, canonical_json, sha256_hex
 from lineage.folding import FoldItem, Touched, graph_fold
 from lineage.ledger import NewEntry, ledger_append, ledger_lock_head
-from lineage.models import ApiKey, LedgerEntry
+from lineage.models import ApiKey, LedgerEntry, OutboxMessage
 from lineage.validation import EventInvalid, validate_event
 
 KEY_PREFIX = "tm_"
+# Outbox topic written by every intake transaction that stored at least one event.
+OUTBOX_GRAPH_CHANGED = "graph.changed"
 # last_used_at is refreshed at most this often, so the hot path does not write on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -246,6 +248,17 @@ def _store(
             for p, row in zip(fresh, rows, strict=True)
         ]
     )
+    if rows:
+        OutboxMessage.objects.create(
+            topic=OUTBOX_GRAPH_CHANGED,
+            payload={
+                "seq_from": rows[0].seq,
+                "seq_to": rows[-1].seq,
+                "dataset_ids": sorted(touched.dataset_ids),
+                "job_ids": sorted(touched.job_ids),
+                "run_ids": sorted(touched.run_ids),
+            },
+        )
     return results, touched
 
 
