@@ -6,3 +6,8 @@ from django.apps import AppConfig
 class LineageConfig(AppConfig):
     name = "lineage"
     verbose_name = "Lineage and ledger"
+
+    def ready(self) -> None:
+        from lineage.validation import _fast_validator
+
+        _fast_validator()  # compile the schema once per process, not on the first request
