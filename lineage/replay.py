@@ -58,6 +58,9 @@ class CountingReader:
         self.count += len(data)
         return data
 
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.raw, name)
 

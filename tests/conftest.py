@@ -7,10 +7,17 @@ Sections: external services (PostgreSQL, Redis) first; actor and data fixtures b
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from importlib import import_module
+from pathlib import Path
 
 import pytest
+from rest_framework.test import APIClient
+
+from lineage.services import IssuedKey, api_key_issue
+from tests.servers import GunicornServer, free_port, wait_for_http
 
 # --- External services -------------------------------------------------------------------------
 # Markers (registered in pyproject.toml):
@@ -49,7 +56,20 @@ def redis_url() -> str:
     return url
 
 
-# --- Actors and data (below) -------------------------------------------------------------------
+# --- Actors and data ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def producer_key(db: None) -> IssuedKey:
+    return api_key_issue(name="pipeline")
+
+
+@pytest.fixture
+def producer(producer_key: IssuedKey) -> APIClient:
+    """An API client authenticated as a producer, the way the OpenLineage client sends its key."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {producer_key.secret}")
+    return client
 
 
 @pytest.fixture(autouse=True)
@@ -87,3 +107,70 @@ def _set_ledger_triggers(*, enabled: bool) -> None:
             return
         for sql in triggers.SQLITE_BACKWARD + (triggers.SQLITE_FORWARD if enabled else []):
             cursor.execute(sql)
+
+
+# --- Real servers ------------------------------------------------------------------------------
+
+
+def _database_url_of_test_db() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    user = s.get("USER") or ""
+    auth = f"{user}:{s.get('PASSWORD')}@" if s.get("PASSWORD") else (f"{user}@" if user else "")
+    return f"postgres://{auth}{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def subprocess_env(transactional_db: None, tmp_path: Path) -> dict[str, str]:
+    """Environment for a child process (gunicorn, a worker, a script) that uses the test database.
+
+    Only PostgreSQL can be shared with other processes: the SQLite test database lives in memory.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: the SQLite test database is in memory, other processes cannot see it")
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=_database_url_of_test_db(),
+        TRACEMARK_VAR_DIR=str(tmp_path / "var"),
+        DJANGO_SETTINGS_MODULE="config.settings",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+@pytest.fixture
+def gunicorn_server(subprocess_env: dict[str, str]) -> Iterator[GunicornServer]:
+    """Tracemark under gunicorn with three worker processes, on the test database."""
+    port = free_port()
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "3",
+            "--graceful-timeout",
+            "10",
+            "--log-level",
+            "warning",
+        ],
+        cwd=root,
+        env=subprocess_env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/healthz", proc)
+        yield GunicornServer(url=url, process=proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +16,19 @@ from hypothesis import strategies as st
 
 from lineage import validation
 from lineage.validation import EventInvalid, Problem, Validated, validate_event
+from tests.corpus import (
+    COMPLETE_CLASSES,
+    CORPUS,
+    CORPUS_ABSENT,
+    PROJECT_ROOT,
+    complete_corpus_files,
+    corpus_params,
+    corpus_table,
+    facet_example_files,
+    invalid_corpus_files,
+    load_events,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CORPUS = PROJECT_ROOT.parent / "shared" / "openlineage-corpus"
-CORPUS_ABSENT = "OpenLineage corpus not found at ../shared/openlineage-corpus"
-COMPLETE_CLASSES = {"REAL", "HAND-WRITTEN"}
 EVENT_KINDS = ("RunEvent", "DatasetEvent", "JobEvent")
 
 RUN_ID = "3f5e83fa-3480-44ff-99c5-ff943904e5e8"
@@ -63,54 +69,6 @@ def problems_of(event: object) -> tuple[Problem, ...]:
 
 def paths_of(event: object) -> list[str]:
     return [p.path for p in problems_of(event)]
-
-
-def load_events(path: Path) -> list[object]:
-    """A corpus file holds one event, a JSON array of events, or NDJSON."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    return data if isinstance(data, list) else [data]
-
-
-def corpus_table() -> list[tuple[str, str, dict[str, int]]]:
-    """Rows of the corpus README table: (file, class, event kinds with their counts)."""
-    rows = []
-    readme = (CORPUS / "README.md").read_text(encoding="utf-8")
-    for line in readme.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 4 or not cells[0].endswith(".json"):
-            continue
-        file, klass, events, _source = cells
-        kinds = {k: int(n) for k, n in re.findall(r"\b(RunEvent|DatasetEvent|JobEvent):(\d+)", events)}
-        rows.append((file, klass, kinds))
-    return rows
-
-
-def corpus_params(select: Any) -> list[Any]:
-    """pytest params for the selected corpus files, or one skipped param when the corpus is absent."""
-    if not (CORPUS / "README.md").is_file():
-        return [pytest.param(None, id="corpus-absent", marks=pytest.mark.skip(reason=CORPUS_ABSENT))]
-    return [pytest.param(value, id=name) for name, value in select()]
-
-
-def complete_corpus_files() -> Iterator[tuple[str, tuple[str, dict[str, int]]]]:
-    for file, klass, kinds in corpus_table():
-        if klass in COMPLETE_CLASSES:
-            yield file, (file, kinds)
-
-
-def invalid_corpus_files() -> Iterator[tuple[str, str]]:
-    for path in sorted((CORPUS / "spec" / "proxy-fluentd" / "invalid").glob("*.json")):
-        yield path.name, path.name
-
-
-def facet_example_files() -> Iterator[tuple[str, str]]:
-    for path in sorted((CORPUS / "spec" / "facet-examples").glob("*/*.json")):
-        rel = path.relative_to(CORPUS / "spec" / "facet-examples").as_posix()
-        yield rel, rel
 
 
 # --- Corpus conformance ---------------------------------------------------------------------------
