@@ -146,12 +146,14 @@ DEFAULT_BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (DEFAULT_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(DEFAULT_BROKER_DIR / "out"),
         "data_folder_out": str(DEFAULT_BROKER_DIR / "out"),
         "processed_folder": str(DEFAULT_BROKER_DIR / "processed"),
+        # Broadcast/pidbox exchanges; kombu's default is ./control in the working directory.
+        "control_folder": str(DEFAULT_BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_SERIALIZER = "json"
