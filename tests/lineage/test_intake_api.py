@@ -206,3 +206,46 @@ def test_child_run_arriving_before_parent_gets_placeholder_parent(producer: APIC
     placeholder.refresh_from_db()
     assert placeholder.children.count() == 1
     assert placeholder.is_placeholder is False
+
+
+@override_settings(TRACEMARK_MAX_INFLIGHT=0, TRACEMARK_RETRY_AFTER_SECONDS=7)
+def test_intake_at_capacity_answers_503_with_retry_after_and_stores_nothing(producer: APIClient) -> None:
+    response = post(producer, orjson.dumps(run_event()))
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "7"
+    assert LedgerEntry.objects.count() == 0
+
+
+def test_json_array_posted_to_single_event_endpoint_points_to_batch(producer: APIClient) -> None:
+    response = post(producer, orjson.dumps([run_event()]))
+
+    assert response.status_code == 400
+    assert "/api/v1/lineage/batch" in response.json()["message"]
+
+
+def test_event_without_timezone_is_accepted_with_a_warning(producer: APIClient) -> None:
+    event = run_event()
+    event["eventTime"] = "2026-05-04T12:00:00"
+
+    response = post(producer, orjson.dumps(event))
+
+    assert response.status_code == 201
+    assert any("UTC" in w for w in response.json()["warnings"])
+    assert LedgerEntry.objects.get().warnings == response.json()["warnings"]
+
+
+def test_custom_facets_are_stored_verbatim(producer: APIClient) -> None:
+    facet = {"_producer": "https://x", "_schemaURL": "https://x/s.json", "nested": {"ünï": [1, 2.5, None]}}
+    event = run_event(run_facets={"acme_custom": facet})
+
+    post(producer, orjson.dumps(event))
+
+    stored = orjson.loads(LedgerEntry.objects.get().payload)
+    assert stored["run"]["facets"]["acme_custom"] == facet
+
+
+def test_get_is_not_a_way_to_post_events(producer: APIClient) -> None:
+    response = producer.get("/api/v1/lineage/batch")
+
+    assert response.status_code == 405
