@@ -54,7 +54,28 @@ $(STAMP): requirements.lock pyproject.toml
 	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@$(PY) -c "$$CHECK_LOCK"
 	@touch $(STAMP)
+
+# Fails `make venv` when pyproject.toml asks for a package (runtime or dev) the lock lacks.
+define CHECK_LOCK
+import importlib.metadata as md, sys
+from packaging.requirements import Requirement
+stale = []
+for spec in md.requires("tracemark") or []:
+    req = Requirement(spec)
+    if req.marker and not req.marker.evaluate({"extra": "dev"}):
+        continue
+    try:
+        have = md.version(req.name)
+    except md.PackageNotFoundError:
+        have = None
+    if have is None or not req.specifier.contains(have, prereleases=True):
+        stale.append(f"{req} (installed: {have})")
+if stale:
+    sys.exit("requirements.lock does not satisfy pyproject.toml, run `make lock`:\n  " + "\n  ".join(stale))
+endef
+export CHECK_LOCK
 
 # Re-resolve the lock with uv (from PyPI) in a throwaway venv; the existing pins are kept unless
 # ARGS asks otherwise: `make lock ARGS=--upgrade`, `make lock ARGS="--upgrade-package django"`.
@@ -64,7 +85,8 @@ lock:
 	&& "$$tmp/bin/pip" install --quiet --disable-pip-version-check "uv==$(UV_VERSION)" \
 	&& "$$tmp/bin/uv" pip compile pyproject.toml --extra dev --python-version 3.11 \
 	    --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" \
-	    -o requirements.lock $(ARGS)
+	    --quiet -o requirements.lock $(ARGS) \
+	&& echo "requirements.lock: $$(grep -c '^[a-z]' requirements.lock) pinned packages"
 
 # --- running ---------------------------------------------------------------------------------
 

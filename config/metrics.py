@@ -11,9 +11,7 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.core import REGISTRY
 
-INTAKE_EVENTS = Counter(
-    "tracemark_intake_events_total", "Events received by the intake, by result.", ["status"]
-)
+INTAKE_EVENTS = Counter("tracemark_intake_events_total", "Events received by the intake, by result.", ["status"])
 INTAKE_REQUESTS = Counter(
     "tracemark_intake_requests_total",
     "Intake HTTP requests, by endpoint and status code.",

@@ -28,9 +28,7 @@ _error_body = inline_serializer(
     {
         "message": serializers.CharField(),
         "errors": serializers.ListField(
-            child=inline_serializer(
-                "FieldError", {"path": serializers.CharField(), "message": serializers.CharField()}
-            )
+            child=inline_serializer("FieldError", {"path": serializers.CharField(), "message": serializers.CharField()})
         ),
     },
 )
@@ -50,9 +48,7 @@ _common_errors = {
     403: OpenApiResponse(_error_body, description="The key may not write to the event's namespace."),
     413: OpenApiResponse(_error_body, description="Body larger than the limit (also after gunzip)."),
     415: OpenApiResponse(_error_body, description="Not JSON, or an unsupported Content-Encoding."),
-    503: OpenApiResponse(
-        _error_body, description="Overloaded or database unavailable; retry after Retry-After."
-    ),
+    503: OpenApiResponse(_error_body, description="Overloaded or database unavailable; retry after Retry-After."),
 }
 
 

@@ -34,7 +34,5 @@ def chain_hash(
     *, prev_hash: str, seq: int, kind: str, received_at: datetime, producer_id: int | None, payload_hash: str
 ) -> str:
     """Hash linking an entry to its predecessor; any change to these fields breaks the chain."""
-    material = "|".join(
-        (prev_hash, str(seq), kind, received_at.isoformat(), str(producer_id or ""), payload_hash)
-    )
+    material = "|".join((prev_hash, str(seq), kind, received_at.isoformat(), str(producer_id or ""), payload_hash))
     return hashlib.sha256(material.encode()).hexdigest()

@@ -10,9 +10,7 @@ class BodyTooLarge(ApplicationError):
 
 class UnsupportedMediaType(ApplicationError):
     def __init__(self, content_type: str) -> None:
-        super().__init__(
-            message=f"Unsupported Content-Type {content_type!r}: send application/json.", status=415
-        )
+        super().__init__(message=f"Unsupported Content-Type {content_type!r}: send application/json.", status=415)
 
 
 class MalformedBody(ApplicationError):

@@ -36,16 +36,12 @@ def ledger_lock_head() -> LedgerHead:
     assert transaction.get_connection().in_atomic_block, "ledger appends need a transaction"
     head = LedgerHead.objects.select_for_update().filter(id=1).first()
     if head is None:
-        LedgerHead.objects.bulk_create(
-            [LedgerHead(id=1, seq=0, chain_hash=GENESIS_HASH)], ignore_conflicts=True
-        )
+        LedgerHead.objects.bulk_create([LedgerHead(id=1, seq=0, chain_hash=GENESIS_HASH)], ignore_conflicts=True)
         head = LedgerHead.objects.select_for_update().get(id=1)
     return head
 
 
-def ledger_append(
-    *, head: LedgerHead, entries: Sequence[NewEntry], received_at: datetime
-) -> list[LedgerEntry]:
+def ledger_append(*, head: LedgerHead, entries: Sequence[NewEntry], received_at: datetime) -> list[LedgerEntry]:
     """Append entries after ``head`` (already locked by the caller) and advance the head."""
     rows: list[LedgerEntry] = []
     prev, seq = head.chain_hash, head.seq
@@ -134,17 +130,13 @@ def _entries(batch_size: int) -> Iterator[tuple[int, str, datetime, int | None, 
 def ledger_verify(*, batch_size: int = 2000) -> LedgerVerification:
     """Recompute every hash in sequence order; report the first entry altered, removed or reordered."""
     prev, expected_seq, count = GENESIS_HASH, 1, 0
-    for seq, kind, received_at, producer_id, payload, payload_hash, prev_hash, stored_chain in _entries(
-        batch_size
-    ):
+    for seq, kind, received_at, producer_id, payload, payload_hash, prev_hash, stored_chain in _entries(batch_size):
         if seq != expected_seq:
             return _failed(count, prev, seq, f"entry #{expected_seq} is missing (next entry is #{seq})")
         if sha256_hex(payload.encode()) != payload_hash:
             return _failed(count, prev, seq, f"entry #{seq}: payload does not match its hash (altered)")
         if prev_hash != prev:
-            return _failed(
-                count, prev, seq, f"entry #{seq}: previous-hash link is broken (removed or reordered)"
-            )
+            return _failed(count, prev, seq, f"entry #{seq}: previous-hash link is broken (removed or reordered)")
         recomputed = chain_hash(
             prev_hash=prev,
             seq=seq,

@@ -148,16 +148,12 @@ def _prepare(index: int, event: object, producer: ApiKey | None) -> _Prepared | 
     if denied:
         return IntakeResult(
             status="forbidden",
-            errors=tuple(
-                FieldError(path="namespace", message=f"not allowed for this key: {ns}") for ns in denied
-            ),
+            errors=tuple(FieldError(path="namespace", message=f"not allowed for this key: {ns}") for ns in denied),
         )
     try:
         payload = canonical_json(event)
     except NotCanonicalisable as exc:
-        return IntakeResult(
-            status="invalid", errors=(FieldError(path="", message=f"cannot be stored: {exc}"),)
-        )
+        return IntakeResult(status="invalid", errors=(FieldError(path="", message=f"cannot be stored: {exc}"),))
     return _Prepared(
         index=index,
         event=event,
@@ -280,9 +276,7 @@ def governance_record(*, action: str, subject: str, actor: str, details: dict[st
     head = ledger_lock_head()
     (entry,) = ledger_append(
         head=head,
-        entries=[
-            NewEntry(kind=LedgerEntry.Kind.GOVERNANCE, payload=payload, payload_hash=sha256_hex(payload))
-        ],
+        entries=[NewEntry(kind=LedgerEntry.Kind.GOVERNANCE, payload=payload, payload_hash=sha256_hex(payload))],
         received_at=timezone.now(),
     )
     return entry

@@ -101,9 +101,7 @@ def _set_ledger_triggers(*, enabled: bool) -> None:
     triggers = import_module("lineage.migrations.0002_ledger_append_only")
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                f"ALTER TABLE lineage_ledgerentry {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER"
-            )
+            cursor.execute(f"ALTER TABLE lineage_ledgerentry {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER")
             return
         for sql in triggers.SQLITE_BACKWARD + (triggers.SQLITE_FORWARD if enabled else []):
             cursor.execute(sql)

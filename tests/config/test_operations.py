@@ -90,9 +90,7 @@ def test_bad_boolean_in_environment_fails_loudly(tmp_path: Path) -> None:
 def test_database_outage_answers_503_with_retry_after(tmp_path: Path) -> None:
     dead_port = free_port()
     port = free_port()
-    env = _env(
-        tmp_path, DATABASE_URL=f"postgres://nobody@127.0.0.1:{dead_port}/tracemark", LOG_LEVEL="CRITICAL"
-    )
+    env = _env(tmp_path, DATABASE_URL=f"postgres://nobody@127.0.0.1:{dead_port}/tracemark", LOG_LEVEL="CRITICAL")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
         cwd=ROOT,

@@ -9,9 +9,7 @@ from lineage.canonical import GENESIS_HASH, canonical_json, chain_hash
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=20,
 )
 
@@ -25,17 +23,13 @@ def test_canonical_json_ignores_key_order(value: dict[str, object]) -> None:
 
 
 @given(st.lists(st.binary(min_size=1, max_size=16), min_size=2, max_size=8), st.data())
-def test_changing_any_payload_hash_changes_every_later_chain_hash(
-    hashes: list[bytes], data: st.DataObject
-) -> None:
+def test_changing_any_payload_hash_changes_every_later_chain_hash(hashes: list[bytes], data: st.DataObject) -> None:
     when = datetime(2026, 1, 1, tzinfo=UTC)
 
     def chain(payload_hashes: list[str]) -> list[str]:
         out, prev = [], GENESIS_HASH
         for seq, h in enumerate(payload_hashes, start=1):
-            prev = chain_hash(
-                prev_hash=prev, seq=seq, kind="event", received_at=when, producer_id=None, payload_hash=h
-            )
+            prev = chain_hash(prev_hash=prev, seq=seq, kind="event", received_at=when, producer_id=None, payload_hash=h)
             out.append(prev)
         return out
 

@@ -30,11 +30,7 @@ def test_concurrent_writers_through_several_gunicorn_workers_keep_the_chain_whol
     bodies = [[orjson.dumps(run_event(job=f"job-{c}-{i}")) for i in range(40)] for c in range(6)]
 
     with ThreadPoolExecutor(max_workers=6) as pool:
-        codes = [
-            code
-            for batch in pool.map(lambda b: _post_all(gunicorn_server.url, key, b), bodies)
-            for code in batch
-        ]
+        codes = [code for batch in pool.map(lambda b: _post_all(gunicorn_server.url, key, b), bodies) for code in batch]
 
     assert codes.count(201) == 240
     assert list(LedgerEntry.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, 241))
@@ -47,9 +43,7 @@ def test_the_same_event_sent_by_many_clients_at_once_is_stored_once(gunicorn_ser
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         codes = [
-            c
-            for batch in pool.map(lambda _: _post_all(gunicorn_server.url, key, [body]), range(8))
-            for c in batch
+            c for batch in pool.map(lambda _: _post_all(gunicorn_server.url, key, [body]), range(8)) for c in batch
         ]
 
     assert sorted(codes) == [200] * 7 + [201]

@@ -19,9 +19,7 @@ def test_complete_corpus_event_is_accepted_over_http(producer: APIClient, case: 
     events = load_events(CORPUS / file)
 
     codes = [
-        producer.generic(
-            "POST", "/api/v1/lineage", orjson.dumps(e), content_type="application/json"
-        ).status_code
+        producer.generic("POST", "/api/v1/lineage", orjson.dumps(e), content_type="application/json").status_code
         for e in events
     ]
 
@@ -33,9 +31,7 @@ def test_complete_corpus_event_is_accepted_over_http(producer: APIClient, case: 
 def test_invalid_corpus_event_gets_400_naming_the_problem(producer: APIClient, name: str) -> None:
     (event,) = load_events(CORPUS / "spec" / "proxy-fluentd" / "invalid" / name)
 
-    response = producer.generic(
-        "POST", "/api/v1/lineage", orjson.dumps(event), content_type="application/json"
-    )
+    response = producer.generic("POST", "/api/v1/lineage", orjson.dumps(event), content_type="application/json")
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["path"]
@@ -47,9 +43,7 @@ def test_whole_corpus_replayed_as_one_batch_keeps_the_ledger_valid(producer: API
         pytest.skip("OpenLineage corpus not found at ../shared/openlineage-corpus")
     events = [e for _name, (file, _k) in complete_corpus_files() for e in load_events(CORPUS / file)]
 
-    response = producer.generic(
-        "POST", "/api/v1/lineage/batch", orjson.dumps(events), content_type="application/json"
-    )
+    response = producer.generic("POST", "/api/v1/lineage/batch", orjson.dumps(events), content_type="application/json")
 
     body = response.json()
     assert body["invalid"] == 0

@@ -53,9 +53,7 @@ def _run_event(state: RunState, run_id: str, job: str = "train.model") -> RunEve
 
 
 @pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
-def test_openlineage_client_events_are_accepted_over_http(
-    live_server, producer_key: IssuedKey, gzip: bool
-) -> None:
+def test_openlineage_client_events_are_accepted_over_http(live_server, producer_key: IssuedKey, gzip: bool) -> None:
     client = _client(live_server.url, producer_key.secret, gzip=gzip)
     run_id = str(uuid.uuid4())
 
@@ -89,9 +87,7 @@ def test_openlineage_client_dataset_and_job_events_are_accepted(live_server, pro
     assert LedgerEntry.objects.count() == 2
 
 
-def test_openlineage_client_with_parent_facet_links_child_to_parent(
-    live_server, producer_key: IssuedKey
-) -> None:
+def test_openlineage_client_with_parent_facet_links_child_to_parent(live_server, producer_key: IssuedKey) -> None:
     client = _client(live_server.url, producer_key.secret, gzip=False)
     parent_id, child_id = str(uuid.uuid4()), str(uuid.uuid4())
     child = _run_event(RunState.COMPLETE, child_id, job="dag.task")

@@ -222,9 +222,7 @@ def test_an_unknown_custom_facet_is_accepted_verbatim() -> None:
 
 
 def test_a_deleted_facet_needs_none_of_its_fields() -> None:
-    event = run_event(
-        job={"namespace": "a", "name": "b", "facets": {"sql": {**FACET_BASE, "_deleted": True}}}
-    )
+    event = run_event(job={"namespace": "a", "name": "b", "facets": {"sql": {**FACET_BASE, "_deleted": True}}})
 
     result = validate_event(event)
 
@@ -259,9 +257,7 @@ def test_column_lineage_with_transformations_and_the_deprecated_fields_validates
         },
         "dataset": [{**field, "transformations": [{"type": "INDIRECT", "subtype": "FILTER"}]}],
     }
-    event = run_event(
-        outputs=[{"namespace": "s3://lake", "name": "orders", "facets": {"columnLineage": lineage}}]
-    )
+    event = run_event(outputs=[{"namespace": "s3://lake", "name": "orders", "facets": {"columnLineage": lineage}}])
 
     result = validate_event(event)
 
@@ -415,9 +411,7 @@ def test_a_dataset_missing_its_namespace_is_reported_with_its_index() -> None:
 
 def test_a_known_facet_with_a_wrong_field_type_is_reported() -> None:
     fields = [{"name": "id"}, {"name": "amount", "type": "DECIMAL"}, {"name": 3}]
-    event = run_event(
-        inputs=[{"namespace": "a", "name": "b", "facets": {"schema": {**FACET_BASE, "fields": fields}}}]
-    )
+    event = run_event(inputs=[{"namespace": "a", "name": "b", "facets": {"schema": {**FACET_BASE, "fields": fields}}}])
 
     problems = problems_of(event)
 
@@ -426,9 +420,7 @@ def test_a_known_facet_with_a_wrong_field_type_is_reported() -> None:
 
 def test_nested_schema_fields_are_checked() -> None:
     fields = [{"name": "address", "type": "STRUCT", "fields": [{"type": "STRING"}]}]
-    event = run_event(
-        outputs=[{"namespace": "a", "name": "b", "facets": {"schema": {**FACET_BASE, "fields": fields}}}]
-    )
+    event = run_event(outputs=[{"namespace": "a", "name": "b", "facets": {"schema": {**FACET_BASE, "fields": fields}}}])
 
     problems = problems_of(event)
 
@@ -491,8 +483,7 @@ def test_the_exception_message_summarises_the_problems() -> None:
         validate_event(event)
 
     assert str(caught.value) == (
-        "invalid OpenLineage event (3 problems): "
-        "job.name: required; job.namespace: required; run.runId: required"
+        "invalid OpenLineage event (3 problems): job.name: required; job.namespace: required; run.runId: required"
     )
 
 
@@ -513,9 +504,7 @@ def test_the_happy_path_does_not_use_the_slow_validator(monkeypatch: pytest.Monk
 def test_the_validator_module_imports_without_django() -> None:
     code = "import sys, lineage.validation; sys.exit(1 if 'django' in sys.modules else 0)"
 
-    completed = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=False
-    )
+    completed = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, check=False)
 
     assert completed.returncode == 0, completed.stderr.decode()
 
@@ -531,17 +520,11 @@ def test_the_schema_is_valid_draft_2020_12() -> None:
 # --- Properties -----------------------------------------------------------------------------------
 
 json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=10)
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=10)
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=15,
 )
 names = st.text(min_size=1, max_size=12)
@@ -583,9 +566,7 @@ input_fields = st.fixed_dictionaries(
 )
 custom_facets = st.dictionaries(
     names.map(lambda n: "x_" + n),
-    st.dictionaries(st.text(max_size=8), json_values, max_size=3).map(
-        lambda fields: {**fields, **FACET_BASE}
-    ),
+    st.dictionaries(st.text(max_size=8), json_values, max_size=3).map(lambda fields: {**fields, **FACET_BASE}),
     max_size=2,
 )
 run_facets = st.fixed_dictionaries(
@@ -605,9 +586,7 @@ job_facets = st.fixed_dictionaries(
     optional={
         "sql": names.map(lambda q: facet(query=q)),
         "documentation": names.map(lambda d: facet(description=d)),
-        "ownership": st.lists(st.fixed_dictionaries({"name": names}), max_size=2).map(
-            lambda o: facet(owners=o)
-        ),
+        "ownership": st.lists(st.fixed_dictionaries({"name": names}), max_size=2).map(lambda o: facet(owners=o)),
     },
 )
 dataset_facets = st.fixed_dictionaries(
@@ -635,19 +614,13 @@ def valid_events(draw: st.DrawFn) -> tuple[dict[str, Any], str, datetime]:
     if kind == "DatasetEvent":
         event["dataset"] = draw(datasets)
         return event, kind, when
-    event["job"] = draw(
-        st.fixed_dictionaries({"namespace": names, "name": names}, optional={"facets": job_facets})
-    )
+    event["job"] = draw(st.fixed_dictionaries({"namespace": names, "name": names}, optional={"facets": job_facets}))
     event["inputs"] = draw(st.lists(datasets, max_size=2))
     event["outputs"] = draw(st.lists(datasets, max_size=2))
     if kind == "RunEvent":
-        event["run"] = draw(
-            st.fixed_dictionaries({"runId": st.uuids().map(str)}, optional={"facets": run_facets})
-        )
+        event["run"] = draw(st.fixed_dictionaries({"runId": st.uuids().map(str)}, optional={"facets": run_facets}))
         if draw(st.booleans()):
-            event["eventType"] = draw(
-                st.sampled_from(["START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"])
-            )
+            event["eventType"] = draw(st.sampled_from(["START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"]))
     return event, kind, when
 
 
