@@ -7,11 +7,27 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from lineage.models import ApiKey, Dataset, Job, LedgerEntry, Namespace, Run, RunDataset, RunStateChange
+from lineage.models import (
+    ApiKey,
+    ColumnLineageEdge,
+    Dataset,
+    DatasetField,
+    DatasetSymlink,
+    DatasetVersion,
+    Job,
+    JobDatasetEdge,
+    JobVersion,
+    LedgerEntry,
+    Namespace,
+    Run,
+    RunDataset,
+    RunStateChange,
+    Tag,
+)
 from lineage.services import api_key_issue
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Lineage facts come from the ledger: staff look, never edit."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -72,23 +88,133 @@ class NamespaceAdmin(ReadOnlyAdmin):
     search_fields = ["name"]
 
 
+class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class DatasetVersionInline(ReadOnlyInline):
+    model = DatasetVersion
+    fk_name = "dataset"
+    fields = (
+        "version",
+        "first_seq",
+        "valid_to_seq",
+        "created_at",
+        "lifecycle_state",
+        "producer_version",
+    )
+    readonly_fields = fields
+    ordering = ["-first_seq"]
+
+
+class DatasetFieldInline(ReadOnlyInline):
+    model = DatasetField
+    fields = (
+        "name",
+        "type",
+        "description",
+        "first_seq",
+        "valid_to_seq",
+    )
+    readonly_fields = fields
+    ordering = ["ordinal", "first_seq"]
+
+
 @admin.register(Dataset)
 class DatasetAdmin(ReadOnlyAdmin):
-    list_display = ["name", "namespace", "updated_at", "first_seq"]
+    list_display = ["name", "namespace", "dataset_type", "updated_at", "first_seq"]
+    list_filter = ["dataset_type"]
     search_fields = ["name", "namespace__name"]
     list_select_related = ["namespace"]
+    exclude = ["current_version"]
+    inlines = [DatasetVersionInline, DatasetFieldInline]
+
+
+class JobVersionInline(ReadOnlyInline):
+    model = JobVersion
+    fields = (
+        "version",
+        "first_seq",
+        "valid_to_seq",
+        "created_at",
+        "location",
+    )
+    readonly_fields = fields
+    ordering = ["-first_seq"]
+
+
+class JobDatasetEdgeInline(ReadOnlyInline):
+    model = JobDatasetEdge
+    fields = (
+        "direction",
+        "dataset",
+        "source",
+        "first_seq",
+        "last_seq",
+        "valid_to_seq",
+    )
+    readonly_fields = fields
+    ordering = ["direction", "first_seq"]
 
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
-    list_display = ["name", "namespace", "updated_at", "first_seq"]
+    list_display = ["name", "namespace", "job_type", "updated_at", "first_seq"]
+    list_filter = ["job_type"]
     search_fields = ["name", "namespace__name"]
     list_select_related = ["namespace"]
+    exclude = ["current_version"]
+    inlines = [JobVersionInline, JobDatasetEdgeInline]
+
+
+@admin.register(ColumnLineageEdge)
+class ColumnLineageEdgeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "output_dataset",
+        "output_field",
+        "input_dataset",
+        "input_field",
+        "transformation_type",
+        "subtype",
+        "masking",
+        "job",
+        "first_seq",
+        "valid_to_seq",
+    ]
+    list_filter = ["transformation_type", "subtype", "masking"]
+    search_fields = ["output_field", "input_field", "output_dataset__name", "input_dataset__name"]
+    list_select_related = ["output_dataset", "input_dataset", "job"]
+    show_full_result_count = False
+
+
+@admin.register(DatasetSymlink)
+class DatasetSymlinkAdmin(ReadOnlyAdmin):
+    list_display = ["dataset", "canonical", "identifier_type", "first_seq", "valid_to_seq"]
+    search_fields = ["dataset__name", "canonical__name"]
+    list_select_related = ["dataset", "canonical"]
+
+
+@admin.register(Tag)
+class TagAdmin(ReadOnlyAdmin):
+    list_display = ["name", "created_at", "first_seq"]
+    search_fields = ["name"]
 
 
 class RunStateChangeInline(admin.TabularInline):
     model = RunStateChange
-    fields = ["state", "event_time", "seq"]
+    fields = (
+        "state",
+        "event_time",
+        "seq",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -100,7 +226,13 @@ class RunStateChangeInline(admin.TabularInline):
 
 class RunDatasetInline(admin.TabularInline):
     model = RunDataset
-    fields = ["direction", "dataset", "event_time", "first_seq"]
+    fields = (
+        "direction",
+        "dataset",
+        "dataset_version",
+        "event_time",
+        "first_seq",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -115,4 +247,5 @@ class RunAdmin(ReadOnlyAdmin):
     list_filter = ["state", "is_placeholder"]
     search_fields = ["run_id", "job__name"]
     list_select_related = ["job", "job__namespace"]
+    raw_id_fields = ["parent", "root", "job_version"]
     inlines = [RunStateChangeInline, RunDatasetInline]

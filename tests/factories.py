@@ -54,3 +54,53 @@ def run_event(
 
 def later(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
+
+
+# --- Catalog: Tracemark facets and AI systems (appended for the governance catalog) -------------
+
+TRACEMARK_SCHEMA = "https://tracemark.example.org/schemas/tracemark"
+
+
+def tracemark_facet(schema: str, /, **fields: Any) -> dict[str, Any]:
+    return {"_producer": PRODUCER, "_schemaURL": f"{TRACEMARK_SCHEMA}/{schema}/1-0-0.json", **fields}
+
+
+def governed(namespace: str, name: str, columns: tuple[str, ...] = (), **governance: Any) -> dict[str, Any]:
+    """A dataset node with a schema facet and, if any values are given, a governance facet."""
+    facets: dict[str, Any] = {}
+    if columns:
+        facets["schema"] = {
+            "_producer": PRODUCER,
+            "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json",
+            "fields": [{"name": c, "type": "STRING"} for c in columns],
+        }
+    if governance:
+        facets["tracemark_governance"] = tracemark_facet("DatasetGovernanceDatasetFacet", **governance)
+    return dataset(namespace, name, **facets)
+
+
+def energy_facet(kwh: float, kg: float, **more: Any) -> dict[str, Any]:
+    return tracemark_facet("EnergyRunFacet", energyKwh=kwh, emissionsKgCo2e=kg, **more)
+
+
+def quality_facet(*results: tuple[str, bool]) -> dict[str, Any]:
+    return {
+        "_producer": PRODUCER,
+        "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/DataQualityAssertionsDatasetFacet.json",
+        "assertions": [{"assertion": name, "success": ok} for name, ok in results],
+    }
+
+
+class AISystemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalog.AISystem"
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"System {n}")
+    slug = factory.Sequence(lambda n: f"system-{n}")
+    provider = "Factory GmbH"
+    risk_tier = "high-risk"
+    annex_iii_area = "essential-services"
+    status = "deployed"
+    allowed_jurisdictions = factory.LazyFunction(lambda: ["EU"])
+    log_retention_days = 365
