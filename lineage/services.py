@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from django.db import transaction
@@ -18,6 +19,7 @@ from lineage.canonical import NotCanonicalisable, canonical_json, sha256_hex
 from lineage.folding import FoldItem, Touched, graph_fold
 from lineage.ledger import NewEntry, ledger_append, ledger_lock_head
 from lineage.models import ApiKey, LedgerEntry, OutboxMessage
+from lineage.tasks import outbox_dispatch_after_commit
 from lineage.validation import EventInvalid, validate_event
 
 KEY_PREFIX = "tm_"
@@ -245,7 +247,7 @@ def _store(
         ]
     )
     if rows:
-        OutboxMessage.objects.create(
+        message = OutboxMessage.objects.create(
             topic=OUTBOX_GRAPH_CHANGED,
             payload={
                 "seq_from": rows[0].seq,
@@ -255,6 +257,8 @@ def _store(
                 "run_ids": sorted(touched.run_ids),
             },
         )
+        # Publish it as soon as the events are committed; the beat drain retries if this fails.
+        transaction.on_commit(partial(outbox_dispatch_after_commit, message.pk))
     return results, touched
 
 

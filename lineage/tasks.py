@@ -1,0 +1,111 @@
+"""The outbox dispatcher: hands ``OutboxMessage`` rows to Celery, never losing one.
+
+The intake writes a row in the event's own transaction. Right after commit the web process tries
+to publish it (best effort); the ``lineage.dispatch_outbox`` beat task drains whatever is left
+every few seconds. A row is marked dispatched only after the broker accepted every task it routes
+to, so a broker outage leaves rows pending — and the intake keeps accepting events meanwhile.
+
+Routing is by task *name* (``settings.TRACEMARK_OUTBOX_ROUTES``: topic → task names), so that
+lineage does not import the apps that consume its messages. A message may be dispatched twice
+(a crash between publish and commit): consumers are idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from celery import current_app, shared_task
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from lineage.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+# After a failed publish, the after-commit hook stays quiet this long (the beat drain retries),
+# so that a broker outage does not slow every intake request down by a connection timeout.
+BROKER_BACKOFF_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    dispatched: int
+    pending_error: str = ""
+
+
+def _routes() -> dict[str, list[str]]:
+    return getattr(settings, "TRACEMARK_OUTBOX_ROUTES", {})
+
+
+def outbox_dispatch(*, limit: int = 200, message_ids: list[int] | None = None) -> Dispatch:
+    """Publish pending rows in id order; stop at the first broker error and leave the rest pending.
+
+    On PostgreSQL, ``SKIP LOCKED`` lets several dispatchers drain side by side without waiting
+    for or double-sending each other's rows.
+    """
+    routes = _routes()
+    with transaction.atomic():
+        pending = OutboxMessage.objects.filter(dispatched_at__isnull=True).order_by("id")
+        if message_ids is not None:
+            pending = pending.filter(id__in=message_ids)
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        rows = list(pending[:limit])
+        sent: list[int] = []
+        error = ""
+        for row in rows:
+            tasks = routes.get(row.topic)
+            if tasks is None:
+                logger.warning("outbox: no route for topic %r (message %s); left pending", row.topic, row.pk)
+                continue
+            try:
+                for name in tasks:
+                    current_app.send_task(name, kwargs=row.payload, retry=False)
+            except Exception as exc:  # kombu and redis raise many types for "broker unreachable"
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                OutboxMessage.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, last_error=error)
+                logger.warning("outbox: broker refused message %s: %s; it stays pending", row.pk, error)
+                break
+            sent.append(row.pk)
+        if sent:
+            OutboxMessage.objects.filter(pk__in=sent).update(dispatched_at=timezone.now(), attempts=F("attempts") + 1)
+    return Dispatch(dispatched=len(sent), pending_error=error)
+
+
+def outbox_dispatch_after_commit(message_id: int) -> None:
+    """The intake's ``on_commit`` hook: publish one message now if the broker answers.
+
+    Never raises: the event is committed either way and the beat drain picks up what is left.
+    """
+    global _broker_down_until
+    if not getattr(settings, "TRACEMARK_OUTBOX_DISPATCH_ON_COMMIT", True):
+        return
+    if time.monotonic() < _broker_down_until:
+        return
+    try:
+        result = outbox_dispatch(message_ids=[message_id], limit=1)
+    except Exception:
+        logger.exception("outbox: dispatch after commit failed for message %s; the drain will retry", message_id)
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        return
+    if result.pending_error:
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+
+
+@shared_task(name="lineage.dispatch_outbox", ignore_result=True, soft_time_limit=50, time_limit=60)
+def dispatch_outbox(limit: int = 500) -> int:
+    """Drain the outbox. Triggered by celery beat every few seconds.
+
+    Safe to run twice or concurrently: rows are claimed with SKIP LOCKED (PostgreSQL) or under
+    SQLite's single writer, and marked dispatched only after the broker accepted them.
+    """
+    total = 0
+    while True:
+        result = outbox_dispatch(limit=limit)
+        total += result.dispatched
+        if result.pending_error or result.dispatched < limit:
+            return total
