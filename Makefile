@@ -97,7 +97,7 @@ migrate: venv
 	$(PY) manage.py migrate $(ARGS)
 
 worker: venv
-	$(VENV)/bin/celery -A config worker -B -l info $(ARGS)
+	$(VENV)/bin/celery -A config worker -B -Q celery,reports -l info $(ARGS)
 
 bench: venv
 	@if [ -f bench/run_all.py ]; then $(PY) bench/run_all.py $(ARGS); \

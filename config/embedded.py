@@ -73,6 +73,8 @@ def main() -> None:
             "worker",
             "-B",
             "--pool=solo",
+            "-Q",
+            "celery,reports",
             "-l",
             "info",
             "-s",

@@ -52,6 +52,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def metrics(request: HttpRequest) -> HttpResponse:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    from config.metrics import registry
+    from config.metrics import database_registry, registry
 
-    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry()) + generate_latest(database_registry())
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from functools import partial
 
 from django.http import HttpRequest, HttpResponse
 
@@ -23,7 +24,12 @@ class RequestIdMiddleware:
         set_request_id(request_id)
         try:
             response = self.get_response(request)
-        finally:
+        except BaseException:
             set_request_id(None)
+            raise
         response["X-Request-ID"] = request_id
+        # Cleared when the server closes the response, not here: Django logs 4xx/5xx responses
+        # ("Not Found: /x", "Internal Server Error") after every middleware has returned, and those
+        # lines must carry the request id too.
+        response._resource_closers.append(partial(set_request_id, None))
         return response

@@ -7,6 +7,7 @@ the system checks in ``config.checks`` refuse the embedded defaults when DEBUG i
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -24,7 +25,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with an admin site that records every admin change in the ledger.
+    "config.admin_audit.AuditedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -32,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "axes",  # login throttling (see the Security section)
     "lineage",
     "catalog",
     "reports",
@@ -41,6 +44,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.security.SecurityHeadersMiddleware",  # CSP + Permissions-Policy (security section)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -48,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it sees the lockout flag set during authentication (answers 429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -102,14 +108,51 @@ STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = VAR_DIR / "media"
 
 # --- Security ------------------------------------------------------------------------------
+# Owned by the security work (issue 7); docs/deploy.md explains each setting an operator sets.
+# Cookies: Secure whenever DEBUG is off (production is served over TLS); the session lasts a
+# working day; SameSite=Lax keeps them off cross-site POSTs. The CSRF cookie stays readable by the
+# pages' own scripts (Django's advice: HttpOnly would add nothing).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SAMESITE = "Lax"
+# Database sessions that refuse a malformed cookie before querying (config.security.SessionStore).
+SESSION_ENGINE = "config.security"
+# Messages (e.g. a new API key, shown once) stay on the server, never in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+# Behind a TLS-terminating reverse proxy that sets X-Forwarded-Proto: requests count as secure and
+# HSTS (sent on secure requests only) defaults to a year. No HTTP->HTTPS redirect here: the proxy
+# does it, and a redirected POST loses the event (the OpenLineage client follows it as a GET).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if BEHIND_TLS_PROXY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# check --deploy: the HTTPS redirect is the proxy's job (see above), not a missing setting.
+SILENCED_SYSTEM_CHECKS = ["security.W008"]
+# Content-Security-Policy (config.security): no inline script or style anywhere.
+TRACEMARK_CSP_REPORT_ONLY = env_bool("TRACEMARK_CSP_REPORT_ONLY", False)
+# Login throttling (django-axes, state in the database: works without Redis). A username is locked
+# for an address after AXES_FAILURE_LIMIT failures, for AXES_COOLOFF_MINUTES; success resets it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # no banner at every process start; lockouts are still logged as warnings
+# Behind the proxy, the client address is the hop the proxy appended to X-Forwarded-For.
+TRACEMARK_PROXY_COUNT = env_int("TRACEMARK_PROXY_COUNT", 1)
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
 
 # --- REST framework & OpenAPI ----------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -191,4 +234,40 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Reports (reports app) --------------------------------------------------------------------
+# Block owned by the reports app; keep report settings here.
+# PAdES signing of issued reports: PEM paths of the key and its certificate (both or neither).
+TRACEMARK_SIGNING_KEY = env_str("TRACEMARK_SIGNING_KEY", "")
+TRACEMARK_SIGNING_CERT = env_str("TRACEMARK_SIGNING_CERT", "")
+TRACEMARK_SIGNING_KEY_PASSPHRASE = env_str("TRACEMARK_SIGNING_KEY_PASSPHRASE", "")
+# Extra PEM certificates verify_report trusts as signers' roots (the signing cert is always trusted).
+TRACEMARK_REPORT_TRUST_ROOTS = env_list("TRACEMARK_REPORT_TRUST_ROOTS", [])
+# Report issuance runs on its own queue so that a long render never delays policy checks;
+# a worker must consume it: `celery -A config worker -Q celery,reports`.
+TRACEMARK_REPORTS_QUEUE = env_str("TRACEMARK_REPORTS_QUEUE", "reports")
+CELERY_TASK_ROUTES = {
+    **globals().get("CELERY_TASK_ROUTES", {}),
+    "reports.tasks.*": {"queue": TRACEMARK_REPORTS_QUEUE},
+}
+# WeasyPrint logs every layout step at INFO.
+LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})
+
+# --- Catalog and policy checks (catalog app) -------------------------------------------------
+# Block owned by the catalog app: outbox routing, beat schedule, catalog settings.
+from celery.schedules import crontab  # noqa: E402 - kept with the block that uses it
+
+# Outbox topic → Celery task names; lineage routes by name so it never imports catalog.
+TRACEMARK_OUTBOX_ROUTES = {"graph.changed": ["catalog.process_graph_change"]}
+# The intake publishes its outbox row right after commit (best effort); set 0 to leave it to beat.
+TRACEMARK_OUTBOX_DISPATCH_ON_COMMIT = env_bool("TRACEMARK_OUTBOX_DISPATCH_ON_COMMIT", True)
+TRACEMARK_OUTBOX_DRAIN_SECONDS = env_int("TRACEMARK_OUTBOX_DRAIN_SECONDS", 3)
+# A graph change re-checks up to this many systems in its own task; more are fanned out.
+TRACEMARK_INLINE_SYSTEM_EVALUATIONS = env_int("TRACEMARK_INLINE_SYSTEM_EVALUATIONS", 4)
+TRACEMARK_SWEEP_MINUTES = env_int("TRACEMARK_SWEEP_MINUTES", 30)
+CELERY_BEAT_SCHEDULE = {
+    "drain-outbox": {"task": "lineage.dispatch_outbox", "schedule": float(TRACEMARK_OUTBOX_DRAIN_SECONDS)},
+    "expire-waivers": {"task": "catalog.expire_waivers", "schedule": crontab(minute="*/5")},
+    "sweep-policies": {"task": "catalog.sweep", "schedule": float(TRACEMARK_SWEEP_MINUTES * 60)},
 }

@@ -12,5 +12,9 @@ urlpatterns = [
     path("metrics", health.metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),
+    path("reports/", include("reports.urls")),
+    path("portal/", include("reports.portal_urls")),
+    path("ui/", include("catalog.ui.urls")),
     path("", include("lineage.urls")),
+    path("", include("catalog.urls")),
 ]

@@ -1,0 +1,1 @@
+// Tracemark pages: no inline scripts (CSP script-src self).

@@ -1,0 +1,1 @@
+"""Staff web pages of our own (dashboard, search, detail pages, lineage explorer, findings triage)."""
