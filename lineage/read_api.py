@@ -15,7 +15,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -89,8 +89,10 @@ def _as_of(params: dict[str, Any]) -> dict[str, Any]:
 
 
 class ReadApi(APIView):
-    # Session only: a producer's bearer key is not a way in, so it is refused like no sign-in (403).
-    authentication_classes = [SessionAuthentication]
+    # Staff sign-in only — the browser session, or the same login over Basic auth for scripts
+    # (curl -u; axes throttles it like the login page). A producer's bearer key is not a way in,
+    # so it is refused like no sign-in (403).
+    authentication_classes = [SessionAuthentication, BasicAuthentication]
     permission_classes = [IsStaffReader]
 
 
@@ -217,7 +219,7 @@ class LineageApi(LineageIntakeApi):
 
     def get_authenticators(self) -> list[Any]:
         if self._reading():
-            return [SessionAuthentication()]
+            return [auth() for auth in ReadApi.authentication_classes]
         return super().get_authenticators()
 
     def get_permissions(self) -> list[Any]:
