@@ -16,6 +16,7 @@ from catalog import services
 from catalog.findings import finding_waive
 from catalog.models import (
     AISystem,
+    AuditorGrant,
     Classification,
     Finding,
     FindingStatus,
@@ -299,7 +300,10 @@ class FindingAdmin(_ReadOnly):
     action_form = WaiveForm
     actions = ["waive"]
 
-    @admin.action(description="Waive selected findings (reason and days below)")
+    def has_waive_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("catalog.change_finding")
+
+    @admin.action(description="Waive selected findings (reason and days below)", permissions=["waive"])
     def waive(self, request: HttpRequest, queryset: QuerySet[Finding]) -> None:
         reason = request.POST.get("reason", "").strip()
         days = int(request.POST.get("days") or 90)
@@ -321,3 +325,42 @@ class RunEnergyAdmin(_ReadOnly):
 class ModelCardAdmin(_ReadOnly):
     list_display = ["name", "version", "task", "framework", "parameters", "dataset", "seq"]
     list_select_related = ["dataset__namespace"]
+
+
+@admin.register(AuditorGrant)
+class AuditorGrantAdmin(admin.ModelAdmin):
+    """Who audits which system until when. Grants are revoked, never deleted (the history stays)."""
+
+    list_display = ["user", "system", "granted_by", "created_at", "expires_at", "revoked_at"]
+    list_filter = ["system", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__username", "system__slug", "reason"]
+    list_select_related = ["user", "system"]
+    fields = ["user", "system", "reason", "expires_at"]
+    actions = ["revoke"]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user":  # only auditors: staff see everything already
+            from catalog.roles import AUDITOR, GROUPS
+
+            kwargs["queryset"] = db_field.related_model.objects.filter(
+                is_staff=False, groups__name=GROUPS[AUDITOR]
+            ).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request)  # the list and its revoke action
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: AuditorGrant, form: Any, change: bool) -> None:
+        obj.granted_by = _actor(request)
+        super().save_model(request, obj, form, change)
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("catalog.change_auditorgrant")
+
+    @admin.action(description="Revoke selected grants", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[AuditorGrant]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=_actor(request))
+        self.message_user(request, f"Revoked {count} grant(s).")

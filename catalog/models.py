@@ -7,6 +7,9 @@ then. A fact holds at ``S`` when ``first_seq <= S`` and (``valid_to_seq`` is nul
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -538,3 +541,41 @@ class DatasetSchema(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset_id}: {len(self.fields)} columns"
+
+
+# --- Auditors ---------------------------------------------------------------------------------
+
+
+class AuditorGrantQuerySet(models.QuerySet["AuditorGrant"]):
+    def active(self, *, now: datetime) -> AuditorGrantQuerySet:
+        """Grants in force at ``now``: not revoked, and not expired."""
+        return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class AuditorGrant(models.Model):
+    """An auditor may see one AI system (its reports, downloads and verification) until ``expires_at``."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="auditor_grants")
+    system = models.ForeignKey(AISystem, on_delete=models.PROTECT, related_name="auditor_grants")
+    granted_by = models.CharField(max_length=150)
+    reason = models.TextField(blank=True, help_text="Why this auditor sees this system (engagement, ticket…).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until revoked.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=150, blank=True)
+
+    objects = AuditorGrantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "system"], condition=Q(revoked_at__isnull=True), name="auditorgrant_one_live_per_system"
+            ),
+        ]
+        indexes = [
+            # The portal lists an auditor's live grants on every request.
+            models.Index(fields=["user", "revoked_at"], name="auditorgrant_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.system.slug}"

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
 
 from catalog.models import (
     MULTI_VALUED,
     AISystem,
+    AuditorGrant,
     Classification,
     DatasetSchema,
     GovernanceAssertion,
@@ -275,3 +278,11 @@ def system_energy(*, system_id: int, as_of_seq: int | None = None) -> Energy:
     writers = RunDataset.objects.filter(dataset_id__in=list(models), direction=RunDataset.Direction.OUTPUT)
     runs |= set(writers.values_list("run_id", flat=True))
     return _energy_of_runs(_runs_with_children(runs), as_of_seq)
+
+
+def auditor_systems(*, user: Any, now: datetime | None = None) -> QuerySet[AISystem]:
+    """The AI systems an auditor may see at ``now``: live, unexpired grants only."""
+    if not getattr(user, "is_authenticated", False):
+        return AISystem.objects.none()
+    grants = AuditorGrant.objects.active(now=now or timezone.now()).filter(user=user)
+    return AISystem.objects.filter(pk__in=grants.values("system_id")).order_by("name")

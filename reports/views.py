@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -40,6 +41,8 @@ def _actor(request: HttpRequest) -> str:
 @staff_member_required
 @require_http_methods(["GET", "POST"])
 def report_list_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and not request.user.has_perm("reports.add_report"):
+        raise PermissionDenied("Issuing reports needs the steward role.")
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         from reports.tasks import report_issue
