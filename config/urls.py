@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from catalog.ui.views import home_view
@@ -9,6 +11,7 @@ from config import health
 
 urlpatterns = [
     path("", home_view, name="home"),
+    path("favicon.ico", RedirectView.as_view(url=static("tracemark/favicon.svg"), permanent=True), name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),

@@ -283,7 +283,7 @@ def lineage_data_view(request: HttpRequest) -> JsonResponse:
             node_cap=_int_param(request, "cap", EXPLORER_NODE_CAP, low=1, high=5_000),
         )
     except ApplicationError as exc:
-        return JsonResponse({"message": exc.message, "errors": []}, status=getattr(exc, "status_code", 400))
+        return JsonResponse(exc.body(), status=exc.status)
     data = explorer_graph(found, as_of_seq=seq if seq is not None else found.as_of_seq)
     return JsonResponse(
         {
@@ -388,6 +388,7 @@ def findings_view(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
+@require_GET
 def finding_view(request: HttpRequest, pk: int) -> HttpResponse:
     finding = get_object_or_404(Finding.objects.select_related("system", "policy"), pk=pk)
     form = WaiveForm(initial={"expires_on": (timezone.now() + timedelta(days=90)).date()})

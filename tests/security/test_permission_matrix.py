@@ -3,9 +3,10 @@
 A route that has no rule in ``RULES`` fails ``test_every_route_has_an_access_rule``: whoever adds a
 URL decides here who may use it.
 
-Roles that exist today: anonymous, producer (API key), staff (``is_staff`` without any model
-permission: the closest to a viewer until the viewer/steward/auditor roles of issue 7 exist), and
-admin (superuser). The auditor (per-system grants) and steward roles are not implemented yet.
+Roles: anonymous, producer (API key), staff (``is_staff`` without any model permission or role),
+viewer, steward and auditor (``catalog.roles``; the auditor holds a grant to one system), and admin
+(superuser). What an auditor sees inside the portal (only the granted systems) is tested in
+test_auditor_portal.py; here, that the portal is the only door open to them.
 
 Expectations: ALLOW — authorised (any answer but 401/403/redirect-to-login; 404/400/405 included,
 since they come after the permission check); DENY — 401, 403 or a redirect to the login page;
@@ -26,11 +27,14 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from catalog.models import AISystem, AuditorGrant
+from catalog.roles import user_create
 from lineage.services import api_key_issue, events_ingest
 from tests.factories import run_event
 
 ALLOW, DENY, NOT_OK, SIGNED_IN = "allow", "deny", "not-ok", "signed-in"
-ROLES = ("anonymous", "producer", "staff", "admin")
+ROLES = ("anonymous", "producer", "staff", "viewer", "steward", "auditor", "admin")
+STAFF_ROLES = ("staff", "viewer", "steward", "admin")
 METHODS = ("GET", "POST")
 
 
@@ -38,23 +42,41 @@ def _same(expectation: str) -> dict[str, str]:
     return dict.fromkeys(ROLES, expectation)
 
 
+def _roles(default: str, **by_role: str) -> dict[str, str]:
+    return {role: by_role.get(role, default) for role in ROLES}
+
+
 PUBLIC = {"GET": _same(ALLOW), "POST": _same(NOT_OK)}
 STAFF_READ = {
-    "GET": {"anonymous": DENY, "producer": DENY, "staff": ALLOW, "admin": ALLOW},
+    "GET": _roles(ALLOW, anonymous=DENY, producer=DENY, auditor=DENY),
     "POST": _same(NOT_OK),
 }
 PRODUCER_WRITE = {
     "GET": _same(NOT_OK),
-    "POST": {"anonymous": DENY, "producer": ALLOW, "staff": DENY, "admin": DENY},
+    "POST": _roles(DENY, producer=ALLOW),
 }
 STAFF_PAGE = {
-    "GET": {"anonymous": DENY, "producer": DENY, "staff": ALLOW, "admin": ALLOW},
-    "POST": {"anonymous": DENY, "producer": DENY, "staff": ALLOW, "admin": ALLOW},
+    "GET": _roles(ALLOW, anonymous=DENY, producer=DENY, auditor=DENY),
+    "POST": _roles(ALLOW, anonymous=DENY, producer=DENY, auditor=DENY),
 }
 ANYONE = {"GET": _same(ALLOW), "POST": _same(ALLOW)}
-# Each model's pages: staff without that model's permissions never get a 2xx (no data shown).
-ADMIN_MODEL = {method: {"anonymous": DENY, "producer": DENY, "staff": NOT_OK, "admin": SIGNED_IN} for method in METHODS}
-
+# Each model's pages: staff without that model's permissions never get a 2xx (no data shown); the
+# viewer and steward see them (what they may change is tested below).
+ADMIN_MODEL = {
+    method: _roles(SIGNED_IN, anonymous=DENY, producer=DENY, auditor=DENY, staff=NOT_OK) for method in METHODS
+}
+# Our staff pages read on GET; a POST to them is refused (405) or, signed out, sent to sign in.
+UI_PAGE = {
+    "GET": _roles(ALLOW, anonymous=DENY, producer=DENY, auditor=DENY),
+    "POST": _roles(NOT_OK, anonymous=DENY, producer=DENY, auditor=DENY),
+}
+# Writes on findings: stewards and administrators only.
+UI_FINDING_WRITE = {
+    "GET": _roles(NOT_OK, anonymous=DENY, producer=DENY, auditor=DENY),
+    "POST": _roles(DENY, steward=ALLOW, admin=ALLOW),
+}
+# The portal: auditors only; staff are sent to their own pages (no 2xx), others to sign in.
+PORTAL_PAGE = {method: _roles(NOT_OK, anonymous=DENY, producer=DENY, auditor=ALLOW) for method in METHODS}
 READ_API = [
     *("column-lineage", "namespaces", "namespace", "datasets", "dataset", "dataset-versions", "dataset-version"),
     *("jobs", "job", "job-versions", "job-version", "job-runs", "run", "run-facets", "search", "tags"),
@@ -63,6 +85,7 @@ READ_API = [
 
 # Route name (or, for unnamed routes, the pattern) -> method -> role -> expectation.
 RULES: dict[str, dict[str, dict[str, str]]] = {
+    "favicon": PUBLIC,
     "healthz": PUBLIC,
     "readyz": PUBLIC,
     "metrics": PUBLIC,  # keep it off the internet at the proxy (docs/deploy.md)
@@ -79,27 +102,35 @@ RULES: dict[str, dict[str, dict[str, str]]] = {
     "admin:index": STAFF_PAGE,
     "admin:password_change": STAFF_PAGE,
     "admin:password_change_done": STAFF_PAGE,
-    "admin:autocomplete": {m: {**STAFF_PAGE[m], "staff": NOT_OK, "admin": NOT_OK} for m in METHODS},  # no params: 403
+    "admin:autocomplete": {m: _roles(NOT_OK, anonymous=DENY, producer=DENY, auditor=DENY) for m in METHODS},  # no params: 403
     "admin:jsi18n": STAFF_PAGE,
     "admin:view_on_site": STAFF_PAGE,
     "admin:app_list": ADMIN_MODEL,
     "admin:<catch-all>": STAFF_PAGE,
     "admin:<model pages>": ADMIN_MODEL,
     "admin:reports_report_download": ADMIN_MODEL,  # needs the report view permission
+    "home": {m: _roles(ALLOW, anonymous=DENY, producer=DENY) for m in METHODS},  # a redirect to one's door
+    **dict.fromkeys(
+        ("ui:dashboard", "ui:search", "ui:dataset", "ui:job", "ui:run", "ui:system", "ui:lineage"), UI_PAGE
+    ),
+    **dict.fromkeys(("ui:lineage-data", "ui:findings", "ui:finding"), UI_PAGE),
+    **dict.fromkeys(("ui:finding-waive", "ui:finding-recheck"), UI_FINDING_WRITE),
+    # Reports: every staff role reads; issuing (POST to the list) needs reports.add_report.
+    "reports:list": {"GET": STAFF_PAGE["GET"], "POST": _roles(DENY, steward=ALLOW, admin=ALLOW)},
+    **dict.fromkeys(("reports:verify", "reports:detail", "reports:progress", "reports:download"), STAFF_PAGE),
+    "portal:login": ANYONE,
+    "portal:logout": {"GET": _same(NOT_OK), "POST": _same(NOT_OK)},  # POST signs out and redirects to sign in
+    **dict.fromkeys(("portal:home", "portal:system", "portal:download", "portal:verify"), PORTAL_PAGE),
 }
-# Known holes, each with its own strict xfail below; the matrix test leaves them to it.
-KNOWN_BUGS = {
-    ("staff", path): "BUG (catalog/admin.py): has_change_permission returns True for obj=None without asking the "
-    "user's permissions, so any staff member without permissions lists every governance "
-    f"{what}: use `obj is None and super().has_change_permission(request)`"
-    for what, path in (
-        ("assertion", "/admin/catalog/governanceassertion/"),
-        ("rule", "/admin/catalog/governancerule/"),
-    )
-}
-SESSION_ENDING = {"admin:logout"}
+SESSION_ENDING = {"admin:logout", "portal:logout"}
 _MODEL_PAGE = re.compile(r"^admin:\w+_\w+_(changelist|add|change|delete|history)$")
-SAMPLES = {"run_id": str(uuid.uuid4()), "version": str(uuid.uuid4()), "object_id": "1", "content_type_id": "1"}
+SAMPLES = {
+    "run_id": str(uuid.uuid4()),
+    "version": str(uuid.uuid4()),
+    "object_id": "1",
+    "content_type_id": "1",
+    "pk": "999999",  # resolves, so the permission check runs before the (missing) object is looked up
+}
 
 
 @dataclass(frozen=True)
@@ -156,7 +187,14 @@ def _client(role: str) -> Client:
     if role == "producer":
         client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {api_key_issue(name=f'matrix-{uuid.uuid4().hex[:8]}').secret}"
     elif role == "staff":
-        client.force_login(get_user_model().objects.create_user(f"viewer-{uuid.uuid4().hex[:8]}", is_staff=True))
+        client.force_login(get_user_model().objects.create_user(f"staff-{uuid.uuid4().hex[:8]}", is_staff=True))
+    elif role in ("viewer", "steward", "auditor"):
+        created = user_create(username=f"{role}-{uuid.uuid4().hex[:8]}", role=role)
+        user = get_user_model().objects.get(username=created.username)
+        if role == "auditor":
+            system = AISystem.objects.get_or_create(slug="matrix-system", defaults={"name": "Matrix"})[0]
+            AuditorGrant.objects.create(user=user, system=system, granted_by="matrix")
+        client.force_login(user)
     elif role == "admin":
         client.force_login(
             get_user_model().objects.create_superuser(f"root-{uuid.uuid4().hex[:8]}", "r@example.org", "pw")
@@ -192,8 +230,6 @@ def test_each_role_reaches_exactly_what_the_table_allows(role: str) -> None:
             sender = _client(role) if route.key in SESSION_ENDING else client
             response = sender.generic(method, route.path, b"", content_type="application/json")
             got = _verdict(response)
-            if (role, route.path) in KNOWN_BUGS:
-                continue
             if response.status_code >= 500:
                 wrong.append(f"{method} {route.path} [{route.key}]: {response.status_code}")
             elif expected == NOT_OK and 200 <= response.status_code < 300:
@@ -207,14 +243,38 @@ def test_each_role_reaches_exactly_what_the_table_allows(role: str) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("role", "path"),
-    [
-        pytest.param(role, path, marks=pytest.mark.xfail(strict=True, reason=why))
-        for (role, path), why in KNOWN_BUGS.items()
-    ],
-)
-def test_known_hole_is_closed(role: str, path: str) -> None:
-    response = _client(role).get(path)
+@pytest.mark.parametrize("path", ["/admin/catalog/governanceassertion/", "/admin/catalog/governancerule/"])
+def test_staff_without_permissions_cannot_list_governance_data(path: str) -> None:
+    # Regression: these lists once answered has_change_permission=True for obj=None to everyone.
+    response = _client("staff").get(path)
 
     assert not 200 <= response.status_code < 300
+
+
+@pytest.mark.django_db
+def test_a_viewer_can_change_nothing_in_the_admin() -> None:
+    from django.contrib import admin
+
+    client = _client("viewer")
+    refused = []
+    for model in admin.site._registry:
+        opts = model._meta
+        add = f"/admin/{opts.app_label}/{opts.model_name}/add/"
+        before = model._default_manager.count()
+        response = client.post(add, {})
+        if response.status_code != 403 or model._default_manager.count() != before:
+            refused.append(f"{add}: {response.status_code}")
+
+    assert refused == []
+
+
+@pytest.mark.django_db
+def test_a_viewer_cannot_waive_a_finding_with_the_admin_action() -> None:
+    from catalog.models import Finding
+
+    client = _client("viewer")
+    response = client.get("/admin/catalog/finding/")
+
+    assert response.status_code == 200
+    assert b"Waive selected findings" not in response.content
+    assert not Finding.objects.filter(status="waived").exists()
