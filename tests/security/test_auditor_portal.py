@@ -69,12 +69,17 @@ def test_roles_are_groups_with_the_expected_rights() -> None:
     auditor = created_user(user_create(username="aud", role=AUDITOR).username)
 
     assert (user_role(steward), user_role(viewer), user_role(auditor)) == (STEWARD, VIEWER, AUDITOR)
-    assert steward.is_staff and viewer.is_staff and not auditor.is_staff
-    assert steward.has_perm("catalog.change_finding") and steward.has_perm("reports.add_report")
-    assert viewer.has_perm("catalog.view_finding") and not viewer.has_perm("catalog.change_finding")
+    assert steward.is_staff
+    assert viewer.is_staff
+    assert not auditor.is_staff
+    assert steward.has_perm("catalog.change_finding")
+    assert steward.has_perm("reports.add_report")
+    assert viewer.has_perm("catalog.view_finding")
+    assert not viewer.has_perm("catalog.change_finding")
     assert not any(p.split(".")[1].startswith(("add_", "change_", "delete_")) for p in viewer.get_all_permissions())
     assert auditor.get_all_permissions() == set()
-    assert not steward.has_perm("lineage.change_ledgerentry") and not steward.has_perm("reports.change_report")
+    assert not steward.has_perm("lineage.change_ledgerentry")
+    assert not steward.has_perm("reports.change_report")
 
 
 def test_an_auditor_sees_only_the_systems_granted_and_unexpired(auditor) -> None:
@@ -183,7 +188,8 @@ def test_staff_and_anonymous_are_sent_to_their_doors() -> None:
     staff = Client()
     staff.force_login(created_user(user_create(username="vic", role=VIEWER).username))
 
-    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/portal/login/")
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith("/portal/login/")
     assert staff.get("/portal/").status_code == 302
 
 

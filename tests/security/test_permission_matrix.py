@@ -102,7 +102,8 @@ RULES: dict[str, dict[str, dict[str, str]]] = {
     "admin:index": STAFF_PAGE,
     "admin:password_change": STAFF_PAGE,
     "admin:password_change_done": STAFF_PAGE,
-    "admin:autocomplete": {m: _roles(NOT_OK, anonymous=DENY, producer=DENY, auditor=DENY) for m in METHODS},  # no params: 403
+    # Without parameters the autocomplete answers 403 even to staff.
+    "admin:autocomplete": {m: _roles(NOT_OK, anonymous=DENY, producer=DENY, auditor=DENY) for m in METHODS},
     "admin:jsi18n": STAFF_PAGE,
     "admin:view_on_site": STAFF_PAGE,
     "admin:app_list": ADMIN_MODEL,
