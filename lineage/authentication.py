@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -47,3 +48,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="tracemark"'
+
+
+class StaffBasicAuthentication(authentication.BasicAuthentication):
+    """A staff member's own login over Basic auth, for scripts reading the API.
+
+    Credentials no login form would accept (a NUL character, absurd lengths) are refused before
+    they reach the authentication backends and the login throttle's tables.
+    """
+
+    def authenticate_credentials(self, userid: str, password: str, request: Request | None = None) -> Any:
+        if "\x00" in userid or "\x00" in password or len(userid) > 150 or len(password) > 4096:
+            raise exceptions.AuthenticationFailed("Invalid username/password.")
+        return super().authenticate_credentials(userid, password, request)

@@ -15,7 +15,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from lineage import graph, selectors
 from lineage.api import LineageIntakeApi
+from lineage.authentication import StaffBasicAuthentication
 from lineage.models import Dataset, DatasetVersion, valid_at
 from lineage.permissions import IsStaffReader
 from lineage.serializers import (
@@ -92,7 +93,7 @@ class ReadApi(APIView):
     # Staff sign-in only — the browser session, or the same login over Basic auth for scripts
     # (curl -u; axes throttles it like the login page). A producer's bearer key is not a way in,
     # so it is refused like no sign-in (403).
-    authentication_classes = [SessionAuthentication, BasicAuthentication]
+    authentication_classes = [SessionAuthentication, StaffBasicAuthentication]
     permission_classes = [IsStaffReader]
 
 

@@ -66,3 +66,9 @@ def test_without_credentials_reading_is_refused() -> None:
     response = APIClient().get("/api/v1/namespaces")
 
     assert response.status_code == 403
+
+
+def test_basic_credentials_holding_a_nul_character_are_refused_not_a_server_error(staff_user) -> None:
+    response = APIClient().get("/api/v1/namespaces", HTTP_AUTHORIZATION=_basic("da\x00na", "x"))
+
+    assert response.status_code == 403
