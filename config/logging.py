@@ -29,7 +29,16 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                payload[key] = value
+                payload[key] = _request_line(value) if key == "request" else value
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(payload, default=str).decode()
+
+
+def _request_line(request: object) -> object:
+    """Django logs the request object itself; keep its method and path, never the query string
+    (a client may put a key there) nor anything else the repr would show."""
+    method, path = getattr(request, "method", None), getattr(request, "path", None)
+    if isinstance(path, str):
+        return f"{method} {path}"
+    return "-"

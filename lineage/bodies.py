@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,13 +58,47 @@ def inflate(raw: bytes, *, limit: int, gzip: bool = True) -> bytes:
     return out
 
 
+# orjson reads integers outside the 64-bit range as floats, which would store another number than
+# the producer sent; such bodies are refused. A run of 19+ digits is the cheap sign to look closer.
+_LONG_DIGITS = re.compile(rb"\d{19,}")
+_INT_RANGE = range(-(2**63), 2**64)
+
+
+class _IntegerOutOfRange(ValueError):
+    pass
+
+
+def _exact_int(text: str) -> int:
+    value = int(text)
+    if value not in _INT_RANGE:
+        raise _IntegerOutOfRange(text)
+    return value
+
+
+def _refuse_inexact_integers(data: bytes) -> None:
+    if not _LONG_DIGITS.search(data):
+        return
+    try:
+        json.loads(data, parse_int=_exact_int)
+    except _IntegerOutOfRange as exc:
+        shown = str(exc) if len(str(exc)) <= 30 else f"{str(exc)[:27]}..."
+        raise MalformedBody(
+            f"The body holds the integer {shown}, beyond the 64-bit range, which cannot be stored exactly: "
+            "send it as a string."
+        ) from None
+    except ValueError:  # not for us to judge: orjson decided it was JSON
+        return
+
+
 def parse_json(data: bytes) -> Any:
     if not data.strip():
         raise MalformedBody("The request body is empty: send one OpenLineage event as JSON.")
     try:
-        return orjson.loads(data)
+        parsed = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise MalformedBody(f"The body is not valid JSON: {exc}") from exc
+    _refuse_inexact_integers(data)
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -88,6 +124,11 @@ def parse_batch(data: bytes) -> Iterator[Any | Unparsable]:
         if not line.strip():
             continue
         try:
-            yield orjson.loads(line)
+            parsed = orjson.loads(line)
+            _refuse_inexact_integers(line)
         except orjson.JSONDecodeError as exc:
             yield Unparsable(line=number, message=f"line {number} is not valid JSON: {exc}")
+        except MalformedBody as exc:
+            yield Unparsable(line=number, message=f"line {number}: {exc}")
+        else:
+            yield parsed

@@ -20,7 +20,7 @@ from lineage.folding import FoldItem, Touched, graph_fold
 from lineage.ledger import NewEntry, ledger_append, ledger_lock_head
 from lineage.models import ApiKey, LedgerEntry, OutboxMessage
 from lineage.tasks import outbox_dispatch_after_commit
-from lineage.validation import EventInvalid, validate_event
+from lineage.validation import EventInvalid, storage_problems, validate_event
 
 KEY_PREFIX = "tm_"
 # Outbox topic written by every intake transaction that stored at least one event.
@@ -156,6 +156,11 @@ def _prepare(index: int, event: object, producer: ApiKey | None) -> _Prepared | 
         payload = canonical_json(event)
     except NotCanonicalisable as exc:
         return IntakeResult(status="invalid", errors=(FieldError(path="", message=f"cannot be stored: {exc}"),))
+    unstorable = storage_problems(event, payload)
+    if unstorable:
+        return IntakeResult(
+            status="invalid", errors=tuple(FieldError(path=p.path, message=p.message) for p in unstorable)
+        )
     return _Prepared(
         index=index,
         event=event,

@@ -329,3 +329,46 @@ def _facet_maps(event: Mapping[str, Any], kind: EventKind) -> Iterator[tuple[str
 def _shorten(value: str) -> str:
     text = repr(value)
     return text if len(text) <= _MAX_VALUE_IN_WARNING else text[: _MAX_VALUE_IN_WARNING - 3] + "..."
+
+
+# --- What the database cannot hold -----------------------------------------------------------------
+
+MAX_NAME = 1024  # width of the namespace, dataset and job name columns
+# A JSON string of more than MAX_NAME characters somewhere in the payload: the cheap sign to look closer.
+_LONG_STRING = re.compile(rb'"(?:[^"\\]|\\.){%d,}' % (MAX_NAME + 1))
+
+
+def storage_problems(event: object, payload: bytes) -> list[Problem]:
+    """Problems with values the schema allows but the database cannot store.
+
+    PostgreSQL text cannot hold the NUL character (U+0000), and names longer than their columns
+    would be cut. Both are refused with the path of each offending value. ``payload`` is the event's
+    canonical JSON: when it shows neither an escaped NUL nor a long string (nearly always), the event
+    is not walked at all.
+    """
+    if b"\\u0000" not in payload and not _LONG_STRING.search(payload):
+        return []
+    found: set[Problem] = set()
+
+    def walk(node: object, path: list[object]) -> None:
+        if isinstance(node, dict):
+            namespace, name = node.get("namespace"), node.get("name")
+            if isinstance(namespace, str) and isinstance(name, str):
+                for key, value in (("namespace", namespace), ("name", name)):
+                    if len(value) > MAX_NAME:
+                        found.add(Problem(_dotted([*path, key]), f"is longer than {MAX_NAME} characters"))
+            for key, value in node.items():
+                if "\x00" in key:
+                    found.add(Problem(_dotted(path), "has a key holding the NUL character (U+0000)"))
+                walk(value, [*path, key])
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, [*path, index])
+        elif isinstance(node, str) and "\x00" in node:
+            found.add(Problem(_dotted(path), "must not contain the NUL character (U+0000)"))
+
+    try:
+        walk(event, [])
+    except RecursionError:
+        return [Problem("", "nested too deeply")]
+    return sorted(found, key=_problem_sort_key)

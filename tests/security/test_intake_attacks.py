@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from lineage.models import Job, LedgerEntry, Namespace
 from lineage.services import IssuedKey
 from tests.factories import dataset, run_event
-from tests.security.conftest import ON_POSTGRES, assert_clean_rejection, stored_counts
+from tests.security.conftest import assert_clean_rejection, stored_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -133,11 +133,6 @@ def test_duplicate_keys_are_read_last_wins_and_stored_as_read(api: APIClient) ->
     assert orjson.loads(LedgerEntry.objects.get().payload)["eventType"] == "COMPLETE"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (lineage/bodies.py): orjson reads integers beyond 64 bits as floats, so the ledger stores "
-    "1.2345678901234568e+29 for 123456789012345678901234567890: refuse them with a 400 or keep them exactly",
-)
 def test_integer_beyond_64_bits_is_refused_or_kept_exactly(api: APIClient) -> None:
     big = b"123456789012345678901234567890"
 
@@ -308,12 +303,6 @@ def test_odd_unicode_names_are_stored_exactly(api: APIClient, name: str) -> None
     assert orjson.loads(LedgerEntry.objects.get().payload) == event
 
 
-@pytest.mark.xfail(
-    ON_POSTGRES,
-    strict=True,
-    reason="BUG (lineage intake): PostgreSQL cannot store NUL in text/jsonb, the fold raises DataError -> 500; "
-    "validation should refuse strings holding U+0000 with a 400 naming the field (SQLite accepts them)",
-)
 @pytest.mark.parametrize(
     "body",
     [with_namespace(b'"s3://a\\u0000b"'), with_custom_facet(b'"a\\u0000b"')],
@@ -330,12 +319,6 @@ def test_nul_character_is_never_a_server_error(api: APIClient, body: bytes) -> N
         assert stored_counts() == before
 
 
-@pytest.mark.xfail(
-    ON_POSTGRES,
-    strict=True,
-    reason="BUG (lineage intake): names longer than the 1024-character columns raise DataError on PostgreSQL -> 500; "
-    "validation should refuse them with a 400 naming the field (SQLite does not enforce the length)",
-)
 @pytest.mark.parametrize("where", ["namespace", "job", "dataset"])
 def test_name_longer_than_the_column_is_never_a_server_error(api: APIClient, where: str) -> None:
     long = "n" * 4000

@@ -59,11 +59,6 @@ def test_an_api_key_never_appears_in_the_logs(log_output: io.StringIO, producer_
     assert producer_key.secret[len("tm_") :] not in logged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (config/logging.py JsonFormatter): the `request` extra is logged as str(request), whose repr holds "
-    "the query string, so a key a client put in the URL is written to the log: log request.method + request.path",
-)
 def test_a_key_put_in_the_query_string_is_not_logged(log_output: io.StringIO, producer_key: IssuedKey) -> None:
     client = APIClient(raise_request_exception=False)
 
