@@ -38,6 +38,12 @@ def read_body(request: HttpRequest, *, limit: int) -> bytes:
     raw = request.body
     if len(raw) > limit:
         raise BodyTooLarge(limit)
+    if declared and declared.isdigit() and len(raw) < int(declared):
+        # The client closed early (RFC 9112 6.3: an incomplete message); storing it would keep a
+        # fragment that merely happens to parse.
+        raise MalformedBody(
+            f"The body ended after {len(raw)} of the {int(declared)} bytes its Content-Length announced."
+        )
     encoding = (request.META.get("HTTP_CONTENT_ENCODING") or "identity").strip().lower()
     if encoding in ("identity", ""):
         return raw

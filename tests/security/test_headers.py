@@ -163,22 +163,9 @@ def _served_templates() -> list[Path]:
     return [p for p in found if p.relative_to(ROOT).as_posix() != "reports/templates/reports/report.html"]
 
 
-KNOWN_INLINE = {
-    "reports/templates/reports/detail.html": "BUG (reports): inline <script> polling the progress is blocked by the "
-    "CSP: move it to reports/static/reports/progress.js with the URL in a data- attribute",
-    "reports/templates/reports/base.html": "BUG (reports): inline <style> block is blocked by the CSP (style-src "
-    "'self'): move it to a static CSS file",
-}
-
-
 @pytest.mark.parametrize(
     "template",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=KNOWN_INLINE[key]), id=key)
-        if (key := p.relative_to(ROOT).as_posix()) in KNOWN_INLINE
-        else pytest.param(p, id=key)
-        for p in _served_templates()
-    ],
+    [pytest.param(p, id=p.relative_to(ROOT).as_posix()) for p in _served_templates()],
 )
 def test_served_template_has_no_inline_script_or_style(template: Path) -> None:
     html = template.read_text(encoding="utf-8")

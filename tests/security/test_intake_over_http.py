@@ -81,12 +81,6 @@ def test_lying_framing_never_gets_a_server_error_and_stores_nothing(
     assert LedgerEntry.objects.count() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (lineage/bodies.py read_body): a body shorter than its Content-Length (client closed early) is "
-    "read as complete and stored; RFC 9112 6.3 says the message is incomplete: compare len(request.body) with "
-    "CONTENT_LENGTH and answer 400",
-)
 def test_body_shorter_than_its_content_length_is_treated_as_incomplete(
     gunicorn_server: GunicornServer, key: str
 ) -> None:
