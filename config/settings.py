@@ -233,7 +233,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # axes logs every successful sign-in at INFO; lockouts and failures stay (WARNING).
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Reports (reports app) --------------------------------------------------------------------
