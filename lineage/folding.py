@@ -36,9 +36,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from django.db import connection, transaction
-from django.db.models import Field, ForeignKey, Model, Q
+from django.db import transaction
+from django.db.models import Model, Q
 
+from lineage.bulk import bulk_insert as _bulk
 from lineage.canonical import canonical_json
 from lineage.models import (
     TERMINAL_STATES,
@@ -1654,81 +1655,6 @@ def _write_back(model: type[Model], states: list[Any], row: Any, fields: list[st
     for with_facets in (True, False):
         batch = [row(s, with_facets=with_facets) for s in states if s.facets_changed is with_facets]
         _bulk(model, batch, conflict=["id"], update=[*fields, "facets"] if with_facets else fields)
-
-
-def _bulk(
-    model: type[Model],
-    rows: Sequence[dict[str, Any]],
-    *,
-    conflict: Sequence[str] = (),
-    update: Sequence[str] = (),
-    returning: Sequence[str] = (),
-) -> list[tuple[Any, ...]]:
-    """Insert rows (dicts keyed by attribute name) in one statement; upsert or skip on ``conflict``.
-
-    On PostgreSQL the rows travel as one binary array per column (``INSERT … SELECT FROM unnest``)
-    through a server-side-binding cursor: the ORM's client-side quoting of large batches costs
-    several times the database's own work. Elsewhere this is ``bulk_create``.
-    """
-    if not rows:
-        return []
-    if connection.vendor != "postgresql":
-        objs = [model(**row) for row in rows]
-        model._default_manager.bulk_create(
-            objs,
-            update_conflicts=bool(update),
-            ignore_conflicts=bool(conflict) and not update,
-            unique_fields=[model._meta.get_field(name).name for name in conflict] if update else None,
-            update_fields=[model._meta.get_field(name).name for name in update] if update else None,
-        )
-        return [tuple(getattr(obj, name) for name in returning) for obj in objs] if returning else []
-    names = list(rows[0])
-    fields = [_concrete(model, name) for name in names]
-    casts, selects, params = [], [], []
-    for i, (name, fld) in enumerate(zip(names, fields, strict=True)):
-        target = fld.target_field if isinstance(fld, ForeignKey) else fld
-        db_type = str(target.db_type(connection)).split("(")[0]
-        values = [row[name] for row in rows]
-        if db_type == "jsonb":
-            values = [None if v is None else orjson.dumps(v).decode() for v in values]
-            casts.append("%b::text[]")
-            selects.append(f"u.c{i}::jsonb")
-        else:
-            casts.append(f"%b::{db_type}[]")
-            selects.append(f"u.c{i}")
-        params.append(values)
-
-    def column(name: str) -> str:
-        return connection.ops.quote_name(str(_concrete(model, name).column))
-
-    table = connection.ops.quote_name(model._meta.db_table)
-    aliases = ", ".join(f"c{i}" for i in range(len(names)))
-    columns, source = ", ".join(column(n) for n in names), f"unnest({', '.join(casts)}) AS u({aliases})"
-    # Identifiers come from model metadata; every value is a bound parameter.
-    sql = f"INSERT INTO {table} ({columns}) SELECT {', '.join(selects)} FROM {source}"  # noqa: S608
-    if conflict:
-        arbiter = ", ".join(column(n) for n in conflict)
-        if update:
-            sets = ", ".join(f"{column(n)} = EXCLUDED.{column(n)}" for n in update)
-            sql += f" ON CONFLICT ({arbiter}) DO UPDATE SET {sets}"
-        else:
-            sql += f" ON CONFLICT ({arbiter}) DO NOTHING"
-    if returning:
-        sql += f" RETURNING {', '.join(column(n) for n in returning)}"
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = connection._prepare_cursor(ServerBindingCursor(connection.connection))  # type: ignore[attr-defined,call-arg]
-    with cursor:
-        cursor.execute(sql, params)
-        return [tuple(row) for row in cursor.fetchall()] if returning else []
-
-
-def _concrete(model: type[Model], name: str) -> Field[Any, Any]:
-    found = model._meta.get_field(name)
-    assert isinstance(found, Field)
-    return found
 
 
 def _timestamp(value: object) -> datetime | None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
+from lineage.bulk import bulk_insert
 from lineage.canonical import GENESIS_HASH, chain_hash, sha256_hex
 from lineage.models import LedgerEntry, LedgerHead
 
@@ -44,6 +46,7 @@ def ledger_lock_head() -> LedgerHead:
 def ledger_append(*, head: LedgerHead, entries: Sequence[NewEntry], received_at: datetime) -> list[LedgerEntry]:
     """Append entries after ``head`` (already locked by the caller) and advance the head."""
     rows: list[LedgerEntry] = []
+    values: list[dict[str, Any]] = []
     prev, seq = head.chain_hash, head.seq
     for entry in entries:
         seq += 1
@@ -55,24 +58,25 @@ def ledger_append(*, head: LedgerHead, entries: Sequence[NewEntry], received_at:
             producer_id=entry.producer_id,
             payload_hash=entry.payload_hash,
         )
-        rows.append(
-            LedgerEntry(
-                seq=seq,
-                kind=entry.kind,
-                received_at=received_at,
-                producer_id=entry.producer_id,
-                payload=entry.payload.decode(),
-                payload_hash=entry.payload_hash,
-                prev_hash=prev,
-                chain_hash=digest,
-                event_type=entry.event_type,
-                event_time=entry.event_time,
-                warnings=list(entry.warnings),
-            )
-        )
+        row = {
+            "seq": seq,
+            "kind": entry.kind,
+            "received_at": received_at,
+            "producer_id": entry.producer_id,
+            "payload": entry.payload.decode(),
+            "payload_hash": entry.payload_hash,
+            "prev_hash": prev,
+            "chain_hash": digest,
+            "event_type": entry.event_type,
+            "event_time": entry.event_time,
+            "warnings": list(entry.warnings),
+        }
+        values.append(row)
+        rows.append(LedgerEntry(**row))
         prev = digest
     if rows:
-        LedgerEntry.objects.bulk_create(rows, batch_size=500)
+        for start in range(0, len(values), 1000):
+            bulk_insert(LedgerEntry, values[start : start + 1000])
         LedgerHead.objects.filter(id=1).update(seq=seq, chain_hash=prev)
         head.seq, head.chain_hash = seq, prev
     return rows
