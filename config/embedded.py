@@ -90,7 +90,9 @@ def main() -> None:
     print(
         "\n"
         f"Tracemark is running on {base}  (SQLite + Celery worker on the filesystem broker, under var/)\n"
+        f"  Staff pages:      {base}/ui/   (sign in with the admin login below)\n"
         f"  Admin:            {base}/admin/\n"
+        f"  Auditor portal:   {base}/portal/   (manage.py create_user NAME --role auditor, then grant systems)\n"
         f"  OpenLineage:      OPENLINEAGE_URL={base} OPENLINEAGE_API_KEY=<producer key>\n"
         f"  API schema:       {base}/api/schema/\n"
         f"{credentials}"
