@@ -12,17 +12,17 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 
 from catalog.evaluation import catalog_bootstrap, jobs_evaluate, system_evaluate
 from catalog.facets import facets_catch_up
 from catalog.findings import waivers_expire
-from catalog.models import AISystem
+from catalog.models import AISystem, FacetCursor
 from catalog.propagation import classifications_propagate
 from catalog.selectors import systems_touching
 from catalog.services import governance_rules_apply, members_apply_rules
 from catalog.traversal import downstream
-from lineage.models import Dataset, Job
+from lineage.models import Dataset, Job, OutboxMessage
 
 logger = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError)
@@ -35,6 +35,11 @@ RETRY = {
     "ignore_result": True,
 }
 SWEEP_CHUNK = 200
+# The outbox topic of intake transactions, and the cursor of how far the catalog has processed them.
+GRAPH_CHANGED = "graph.changed"
+GRAPH_CURSOR = "graph-changes"
+# Outbox messages one process_graph_change task takes along at most.
+MAX_COALESCED = 2_000
 
 
 def _fan_out_systems(system_ids: Sequence[int]) -> None:
@@ -43,21 +48,41 @@ def _fan_out_systems(system_ids: Sequence[int]) -> None:
 
 
 @shared_task(name="catalog.process_graph_change", soft_time_limit=110, time_limit=120, **RETRY)
-def process_graph_change(
-    *,
-    seq_from: int,
-    seq_to: int,
-    dataset_ids: Sequence[int] = (),
-    job_ids: Sequence[int] = (),
-    run_ids: Sequence[int] = (),
-    **_: Any,
-) -> None:
-    """Bring the catalog up to date with one intake batch, then re-check what it touched.
+def process_graph_change(*, seq_from: int, seq_to: int, **_: Any) -> None:
+    """Bring the catalog up to date with the intake, then re-check what changed.
 
-    Triggered by the outbox dispatcher for every ``graph.changed`` message. Safe to re-run: the
-    facet reader keeps a cursor, rule/propagation writes are reconciliations, and evaluations
-    only write when a finding's result changes.
+    Triggered by the outbox dispatcher for every ``graph.changed`` message (one per intake
+    transaction). Under load those arrive faster than a check takes, so a task takes along every
+    message not yet processed: it locks the ``graph-changes`` cursor, unions what all pending
+    messages touched, processes that once and moves the cursor past them. The tasks of the messages
+    it took along then find the cursor past their ``seq_to`` and return at once, so the queue drains
+    instead of growing. Safe to re-run: the facet reader keeps its own cursor, rule/propagation
+    writes are reconciliations, and evaluations only write when a finding's result changes.
     """
+    with transaction.atomic():
+        FacetCursor.objects.bulk_create([FacetCursor(name=GRAPH_CURSOR, seq=0)], ignore_conflicts=True)
+        cursor = FacetCursor.objects.select_for_update().get(name=GRAPH_CURSOR)
+        if cursor.seq >= seq_to:
+            return  # an earlier task took this message along
+        messages = list(
+            OutboxMessage.objects.filter(topic=GRAPH_CHANGED, payload__seq_to__gt=cursor.seq)
+            .order_by("id")
+            .values_list("payload", flat=True)[:MAX_COALESCED]
+        )
+        dataset_ids: set[int] = set()
+        job_ids: set[int] = set()
+        upto = seq_to
+        for payload in messages:
+            dataset_ids.update(payload.get("dataset_ids") or ())
+            job_ids.update(payload.get("job_ids") or ())
+            upto = max(upto, int(payload.get("seq_to") or 0))
+        _process_changes(seq_from=min(seq_from, cursor.seq + 1), seq_to=upto, dataset_ids=dataset_ids, job_ids=job_ids)
+        cursor.seq = upto
+        cursor.save(update_fields=["seq", "updated_at"])
+        logger.info("catalog: processed #%s-#%s from %d outbox message(s)", seq_from, upto, len(messages))
+
+
+def _process_changes(*, seq_from: int, seq_to: int, dataset_ids: set[int], job_ids: set[int]) -> None:
     catalog_bootstrap()
     facets_catch_up(up_to_seq=seq_to)
     members_apply_rules(dataset_ids=dataset_ids, job_ids=job_ids)

@@ -45,3 +45,26 @@ def test_message_without_a_route_stays_pending() -> None:
     outbox_dispatch()
 
     assert OutboxMessage.objects.get().dispatched_at is None
+
+
+def test_one_graph_change_task_takes_along_every_message_still_pending() -> None:
+    from catalog.models import FacetCursor
+    from catalog.selectors import governance_get
+    from catalog.tasks import GRAPH_CURSOR, process_graph_change
+    from lineage.models import Dataset
+    from tests.factories import governed
+
+    for i in range(3):  # three intake transactions, three outbox messages (their tasks still queued)
+        events_ingest(events=[run_event(inputs=[governed("s3://lake", f"raw/{i}", jurisdiction="US")])])
+    first, *_, last = OutboxMessage.objects.order_by("id").values_list("payload", flat=True)
+
+    process_graph_change(**first)
+
+    assert FacetCursor.objects.get(name=GRAPH_CURSOR).seq == last["seq_to"]
+    lake = Dataset.objects.filter(namespace__name="s3://lake")
+    governance = governance_get(dataset_ids=lake.values_list("pk", flat=True))
+    assert {g.first("jurisdiction") for g in governance.values()} == {"US"}  # all three, not only the first
+
+    process_graph_change(**last)  # its message was taken along: nothing left to do
+
+    assert FacetCursor.objects.get(name=GRAPH_CURSOR).seq == last["seq_to"]
