@@ -234,7 +234,8 @@ def sweep_phase(app: Tracemark, redis: Redis, datasets: int) -> dict[str, Any]:
     log(f"…in {load_seconds:.1f} s; waiting for the follow-up checks to settle")
     while not _queues_idle(redis.url):
         time.sleep(1)
-    total = int(app.manage("shell", "-c", "from lineage.models import Dataset; print(Dataset.objects.count())").stdout)
+    counted = app.manage("shell", "-c", "from lineage.models import Dataset; print(Dataset.objects.count())")
+    total = int(counted.stdout.strip().splitlines()[-1])
     started = time.monotonic()
     app.manage("evaluate_policies", "--enqueue")
     time.sleep(1)
