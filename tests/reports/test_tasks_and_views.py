@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from catalog.roles import STEWARD, user_create
 from config.celery import app
 from reports.models import Report, ReportDownload
 from reports.services import report_request
@@ -24,7 +25,9 @@ def eager_celery() -> Iterator[None]:
 
 @pytest.fixture
 def staff(db: None) -> Client:
-    user = User.objects.create_user("ana.compliance", password="x", is_staff=True)
+    """A steward: issuing reports needs that role (catalog.roles)."""
+    user_create(username="ana.compliance", role=STEWARD)
+    user = User.objects.get(username="ana.compliance")
     client = Client()
     client.force_login(user)
     return client
@@ -52,7 +55,6 @@ def test_report_task_ignores_a_report_that_is_gone(db: None) -> None:
     report_issue.apply(kwargs={"report_pk": 999_999})
 
 
-@pytest.mark.urls("tests.reports.urls")
 def test_staff_issue_a_report_from_the_page_and_watch_it(
     scenario: Scenario, staff: Client, eager_celery: None, django_capture_on_commit_callbacks
 ) -> None:
@@ -67,7 +69,6 @@ def test_staff_issue_a_report_from_the_page_and_watch_it(
     assert report.requested_by == "ana.compliance"
 
 
-@pytest.mark.urls("tests.reports.urls")
 def test_downloading_a_report_is_logged(issued: Report, staff: Client) -> None:
     response = staff.get(f"/reports/{issued.report_id}/download", HTTP_USER_AGENT="pytest")
 
@@ -77,7 +78,6 @@ def test_downloading_a_report_is_logged(issued: Report, staff: Client) -> None:
     assert ReportDownload.objects.filter(report=issued, actor="ana.compliance", channel="web").count() == 1
 
 
-@pytest.mark.urls("tests.reports.urls")
 def test_an_uploaded_report_is_verified(issued: Report, staff: Client) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -89,7 +89,6 @@ def test_an_uploaded_report_is_verified(issued: Report, staff: Client) -> None:
     assert "Verified: genuine and matching the ledger" in response.content.decode()
 
 
-@pytest.mark.urls("tests.reports.urls")
 def test_report_pages_need_staff(issued: Report, client: Client) -> None:
     response = client.get(f"/reports/{issued.report_id}/download")
 
