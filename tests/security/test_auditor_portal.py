@@ -21,18 +21,19 @@ from tests.reports.tamper import edit_text
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def demo_reports(django_db_setup, django_db_blocker):
-    """The demo factory with an issued Annex IV for each system (built once for the module)."""
-    with django_db_blocker.unblock():
-        call_command("seed_demo")
-        seq = LedgerHead.objects.get().seq
-        reports = {
-            slug: report_issue(system_slug=slug, kind="annex-iv", as_of_seq=seq, requested_by="ana")
-            for slug in ("credit-scoring", "factory-assistant")
-        }
-        yield reports
-        # The module's data goes with the test database; issued reports are immutable by design.
+@pytest.fixture
+def demo_reports(db: None) -> dict[str, Report]:
+    """The demo factory with an issued Annex IV for each system, built per test.
+
+    Issued reports and the ledger are immutable: data shared across tests would outlive them (and
+    leak into every later test of the run), so each test builds its own.
+    """
+    call_command("seed_demo")
+    seq = LedgerHead.objects.get().seq
+    return {
+        slug: report_issue(system_slug=slug, kind="annex-iv", as_of_seq=seq, requested_by="ana")
+        for slug in ("credit-scoring", "factory-assistant")
+    }
 
 
 @pytest.fixture
