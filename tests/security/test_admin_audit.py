@@ -73,7 +73,7 @@ def test_deleting_an_object_records_what_was_deleted(admin_client: Client) -> No
     (decision,) = _decisions("admin.delete")
     assert decision["subject"] == f"auth.group:{group.pk}"
     assert decision["details"]["values"]["name"] == "temporary"
-    assert not Group.objects.exists()
+    assert not Group.objects.filter(pk=group.pk).exists()
 
 
 def test_bulk_delete_records_each_object(admin_client: Client) -> None:
