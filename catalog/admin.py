@@ -210,7 +210,7 @@ class GovernanceAssertionAdmin(admin.ModelAdmin):
         )
         obj.pk = created.pk
 
-    @admin.action(description="Withdraw selected staff values")
+    @admin.action(description="Withdraw selected staff values", permissions=["change"])
     def withdraw(self, request: HttpRequest, queryset: QuerySet[GovernanceAssertion]) -> None:
         for assertion in queryset.filter(source="admin", valid_to_seq__isnull=True):
             services.assertion_withdraw(assertion_id=assertion.pk, actor=_actor(request), reason="withdrawn by staff")

@@ -63,7 +63,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             request, f"API key for {obj.name} (shown once, store it now): {issued.secret}", messages.WARNING
         )
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} key(s).")

@@ -85,7 +85,10 @@ class ReportAdmin(admin.ModelAdmin):
         url = reverse("admin:reports_report_download", args=[obj.pk])
         return format_html('<a href="{}">Download {}</a> (logged)', url, obj.filename)
 
-    @admin.action(description="Build again (failed reports only)")
+    def has_reissue_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("reports.add_report")  # issuing is a steward's right
+
+    @admin.action(description="Build again (failed reports only)", permissions=["reissue"])
     def reissue_failed(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         from reports.tasks import report_issue
 
