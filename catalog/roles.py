@@ -23,6 +23,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
+from catalog.exceptions import CatalogInvalid
+
 STEWARD, VIEWER, AUDITOR, ADMINISTRATOR = "steward", "viewer", "auditor", "administrator"
 ROLES = (ADMINISTRATOR, STEWARD, VIEWER, AUDITOR)
 GROUPS = {STEWARD: "Stewards", VIEWER: "Viewers", AUDITOR: "Auditors"}
@@ -83,6 +85,7 @@ def user_role(user: Any) -> str:
 
 
 def is_auditor(user: Any) -> bool:
+    """A signed-in person who is not staff and holds the auditor role (grants are checked apart)."""
     return bool(getattr(user, "is_authenticated", False)) and not user.is_staff and user_role(user) == AUDITOR
 
 
@@ -97,12 +100,12 @@ class CreatedUser:
 def user_create(*, username: str, role: str, email: str = "", password: str | None = None) -> CreatedUser:
     """Create a person with one role; a password is generated when none is given."""
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        raise CatalogInvalid(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     roles_sync()
     password = password or secrets.token_urlsafe(15)
     model = get_user_model()
     if model.objects.filter(username=username).exists():
-        raise ValueError(f"a user named {username!r} already exists")
+        raise CatalogInvalid(f"a user named {username!r} already exists")
     user = model.objects.create_user(
         username=username,
         email=email,

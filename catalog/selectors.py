@@ -280,9 +280,14 @@ def system_energy(*, system_id: int, as_of_seq: int | None = None) -> Energy:
     return _energy_of_runs(_runs_with_children(runs), as_of_seq)
 
 
+def auditor_grant_list(*, user: Any, now: datetime | None = None) -> QuerySet[AuditorGrant]:
+    """An auditor's grants in force at ``now``: not revoked, not expired."""
+    if not getattr(user, "is_authenticated", False):
+        return AuditorGrant.objects.none()
+    return AuditorGrant.objects.active(now=now or timezone.now()).filter(user=user)
+
+
 def auditor_systems(*, user: Any, now: datetime | None = None) -> QuerySet[AISystem]:
     """The AI systems an auditor may see at ``now``: live, unexpired grants only."""
-    if not getattr(user, "is_authenticated", False):
-        return AISystem.objects.none()
-    grants = AuditorGrant.objects.active(now=now or timezone.now()).filter(user=user)
+    grants = auditor_grant_list(user=user, now=now)
     return AISystem.objects.filter(pk__in=grants.values("system_id")).order_by("name")

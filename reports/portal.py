@@ -15,19 +15,24 @@ from django import forms
 from django.contrib.auth import logout
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.roles import is_auditor
-from catalog.selectors import auditor_systems
+from catalog.selectors import auditor_grant_list, auditor_systems
 from reports.models import Report
 from reports.services import report_download_record
-from reports.verification import report_verify
+from reports.verification import report_claimed_systems, report_verify
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
+# What browsers and HTTP clients send for a PDF; the file's own first bytes are checked as well.
+PDF_CONTENT_TYPES = {"application/pdf", "application/x-pdf", "application/octet-stream"}
+TOO_LARGE = f"The file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB, the most a report can be to be verified."
 
 View = Callable[..., HttpResponse]
 
@@ -63,30 +68,27 @@ def portal_logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("portal:login")
 
 
-def _granted_report(request: HttpRequest, report_id: str) -> Report:
-    report = (
+def _not_found(request: HttpRequest, message: str) -> HttpResponse:
+    """The portal's 404: the same page whether the thing is missing, never granted, expired or revoked."""
+    return render(request, "portal/not_found.html", {"message": message}, status=404)
+
+
+def _granted_report(request: HttpRequest, report_id: str) -> Report | None:
+    return (
         Report.objects.defer("pdf", "evidence")
         .select_related("system")
         .filter(report_id=report_id, status=Report.Status.ISSUED, system__in=auditor_systems(user=request.user))
         .first()
     )
-    if report is None:
-        raise Http404("No such report among your systems.")
-    return report
 
 
 @auditor_required
 def portal_home_view(request: HttpRequest) -> HttpResponse:
-    systems = list(auditor_systems(user=request.user))
-    grants = {
-        g.system_id: g
-        for g in request.user.auditor_grants.filter(revoked_at__isnull=True, system__in=systems).order_by("created_at")
-    }
-    issued = Report.objects.filter(system__in=systems, status=Report.Status.ISSUED)
-    counts: dict[int, int] = {}
-    for system_id in issued.values_list("system_id", flat=True):
-        counts[system_id] = counts.get(system_id, 0) + 1
-    rows = [{"system": s, "grant": grants.get(s.pk), "reports": counts.get(s.pk, 0)} for s in systems]
+    now = timezone.now()
+    issued = Count("reports", filter=Q(reports__status=Report.Status.ISSUED))
+    systems = list(auditor_systems(user=request.user, now=now).annotate(issued_reports=issued))
+    expiry = dict(auditor_grant_list(user=request.user, now=now).values_list("system_id", "expires_at"))
+    rows = [{"system": s, "expires_at": expiry.get(s.pk), "reports": s.issued_reports} for s in systems]
     return render(request, "portal/home.html", {"rows": rows})
 
 
@@ -94,7 +96,9 @@ def portal_home_view(request: HttpRequest) -> HttpResponse:
 def portal_system_view(request: HttpRequest, slug: str) -> HttpResponse:
     system = auditor_systems(user=request.user).filter(slug=slug).first()
     if system is None:
-        raise Http404("No such system among your grants.")
+        return _not_found(
+            request, "No system by that name is among those granted to you, or your access has expired or been revoked."
+        )
     reports = (
         Report.objects.defer("pdf", "evidence")
         .filter(system=system, status=Report.Status.ISSUED)
@@ -106,6 +110,10 @@ def portal_system_view(request: HttpRequest, slug: str) -> HttpResponse:
 @auditor_required
 def portal_download_view(request: HttpRequest, report_id: str) -> HttpResponse:
     report = _granted_report(request, report_id)
+    if report is None:
+        return _not_found(
+            request, "No report with that id belongs to a system granted to you, or your access has expired or ended."
+        )
     report_download_record(
         report=report,
         actor=request.user.get_username(),
@@ -126,7 +134,10 @@ class VerifyForm(forms.Form):
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("The file is larger than 50 MB.")
+            raise forms.ValidationError(TOO_LARGE)
+        content_type = (upload.content_type or "").split(";")[0].strip().lower()
+        if content_type not in PDF_CONTENT_TYPES:
+            raise forms.ValidationError(f"Upload a PDF file (this one was sent as {content_type or 'unknown type'}).")
         head = upload.read(len(PDF_MAGIC))
         upload.seek(0)
         if head != PDF_MAGIC:
@@ -137,17 +148,21 @@ class VerifyForm(forms.Form):
 @auditor_required
 @require_http_methods(["GET", "POST"])
 def portal_verify_view(request: HttpRequest) -> HttpResponse:
-    form = VerifyForm(request.POST or None, request.FILES or None)
     verdict = None
     foreign = False
+    # Refuse an oversized body before Django spools it to disk (the form checks the file again).
+    if request.method == "POST" and int(request.META.get("CONTENT_LENGTH") or 0) > MAX_UPLOAD_BYTES + 64 * 1024:
+        context = {"form": VerifyForm(), "upload_error": TOO_LARGE, "verdict": None, "foreign": False}
+        return render(request, "portal/verify.html", context, status=413)
+    form = VerifyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        result = report_verify(pdf=form.cleaned_data["file"].read())
-        granted = auditor_systems(user=request.user)
-        known = Report.objects.filter(report_id=result.report_id, system__in=granted).exists()
-        # A genuine report of a system outside the grants says nothing more than "not yours".
-        if result.report_id and not known and Report.objects.filter(report_id=result.report_id).exists():
+        pdf = form.cleaned_data["file"].read()
+        granted = set(auditor_systems(user=request.user).values_list("slug", flat=True))
+        # A report naming a system outside the grants is not checked at all: the checks would
+        # describe that system's record (hashes, ledger positions) to someone who may not see it.
+        if report_claimed_systems(pdf=pdf) - granted:
             foreign = True
         else:
-            verdict = result
+            verdict = report_verify(pdf=pdf)
     status = 200 if request.method == "GET" or form.is_valid() else 400
     return render(request, "portal/verify.html", {"form": form, "verdict": verdict, "foreign": foreign}, status=status)

@@ -92,6 +92,29 @@ def _page_texts(reader: PdfReader) -> list[list[str]]:
     return pages
 
 
+def report_claimed_systems(*, pdf: bytes) -> set[str]:
+    """The system slugs a PDF's manifest and evidence name (empty when it carries neither).
+
+    Read before verifying, so that a caller can refuse to check (and so to describe) a report of a
+    system its user may not see.
+    """
+    try:
+        reader = PdfReader(BytesIO(pdf))
+        manifest_bytes = _attachment(reader, MANIFEST_NAME)
+        evidence_bytes = _attachment(reader, EVIDENCE_NAME)
+        manifest = orjson.loads(manifest_bytes) if manifest_bytes else {}
+        evidence = orjson.loads(evidence_bytes) if evidence_bytes else {}
+    except (PdfReadError, ValueError, OSError, orjson.JSONDecodeError):
+        return set()
+    claimed = set()
+    if isinstance(manifest, dict) and manifest.get("system"):
+        claimed.add(str(manifest["system"]))
+    system = evidence.get("system") if isinstance(evidence, dict) else None
+    if isinstance(system, dict) and system.get("slug"):
+        claimed.add(str(system["slug"]))
+    return claimed
+
+
 def report_verify(*, pdf: bytes, rebuild: bool = True) -> Verdict:
     verdict = Verdict()
     try:

@@ -4,9 +4,10 @@ A route that has no rule in ``RULES`` fails ``test_every_route_has_an_access_rul
 URL decides here who may use it.
 
 Roles: anonymous, producer (API key), staff (``is_staff`` without any model permission or role),
-viewer, steward and auditor (``catalog.roles``; the auditor holds a grant to one system), and admin
-(superuser). What an auditor sees inside the portal (only the granted systems) is tested in
-test_auditor_portal.py; here, that the portal is the only door open to them.
+viewer, steward and auditor (``catalog.roles``; the auditor holds a live grant to system A and an
+expired one to system B), and admin (superuser). Beyond the table, every route is walked again with
+its parameters pointing at A's and at B's system and report: the auditor gets A's portal pages and
+nothing of B anywhere. The portal itself is tested in test_auditor_portal.py.
 
 Expectations: ALLOW — authorised (any answer but 401/403/redirect-to-login; 404/400/405 included,
 since they come after the permission check); DENY — 401, 403 or a redirect to the login page;
@@ -21,11 +22,13 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from catalog.models import AISystem, AuditorGrant
 from catalog.roles import user_create
@@ -138,14 +141,17 @@ SAMPLES = {
 class Route:
     key: str
     path: str
+    regex: str
 
 
-def _fill(regex: str) -> str:
-    """A concrete path for a pattern's regex: every named group gets a sample value."""
+def _fill(regex: str, values: dict[str, str] | None = None) -> str:
+    """A concrete path for a pattern's regex: every named group gets a sample (or the given) value."""
     path = regex.lstrip("^").rstrip("$").replace("\\Z", "").replace("/?", "/")
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
+        if values and name in values:
+            return values[name]
         return SAMPLES.get(name, "pipelines" if "namespace" in name else "sample")
 
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", value, path)
@@ -167,7 +173,7 @@ def _routes(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[R
                 name = regex
             elif _MODEL_PAGE.match(name) or (name.startswith("admin:") and name.endswith("_changelist")):
                 name = "admin:<model pages>"
-            yield Route(key=name, path=_fill(regex))
+            yield Route(key=name, path=_fill(regex), regex=regex)
 
 
 def all_routes() -> list[Route]:
@@ -193,8 +199,10 @@ def _client(role: str) -> Client:
         created = user_create(username=f"{role}-{uuid.uuid4().hex[:8]}", role=role)
         user = get_user_model().objects.get(username=created.username)
         if role == "auditor":
-            system = AISystem.objects.get_or_create(slug="matrix-system", defaults={"name": "Matrix"})[0]
-            AuditorGrant.objects.create(user=user, system=system, granted_by="matrix")
+            now = timezone.now()
+            for slug, expires_at in (("matrix-a", now + timedelta(days=1)), ("matrix-b", now - timedelta(days=1))):
+                system = AISystem.objects.get_or_create(slug=slug, defaults={"name": slug.title()})[0]
+                AuditorGrant.objects.create(user=user, system=system, granted_by="matrix", expires_at=expires_at)
         client.force_login(user)
     elif role == "admin":
         client.force_login(
@@ -279,3 +287,120 @@ def test_a_viewer_cannot_waive_a_finding_with_the_admin_action() -> None:
     assert response.status_code == 200
     assert b"Waive selected findings" not in response.content
     assert not Finding.objects.filter(status="waived").exists()
+
+
+# What an auditor may open whatever the parameters: public routes and sign-in pages, the portal's own pages, and
+# the home page (which only redirects them to the portal).
+AUDITOR_OPEN = {key for key, rule in RULES.items() if rule is PUBLIC or rule is ANYONE} | {
+    "home",
+    "portal:home",
+    "portal:login",
+    "portal:logout",
+    "portal:verify",
+}
+
+
+@pytest.mark.django_db
+def test_the_auditor_gets_nothing_of_the_system_whose_grant_expired_through_any_route() -> None:
+    from tests.security.portal_data import EXPIRED, portal_data_build
+
+    data = portal_data_build()  # live grant to credit-scoring, expired grant to factory-assistant
+    client = Client(raise_request_exception=False)
+    client.force_login(data.auditor)
+    b = data.expired
+    values = {"slug": EXPIRED, "report_id": b.report_id, "pk": str(b.pk), "object_id": str(b.pk)}
+    leaks = []
+    for route in all_routes():
+        if route.key in SESSION_ENDING:
+            continue
+        path = _fill(route.regex, values)
+        for method in METHODS:
+            response = client.generic(method, path, b"", content_type="application/json")
+            body = response.content if not response.streaming else b""
+            if response.status_code >= 500 or (200 <= response.status_code < 300 and route.key not in AUDITOR_OPEN):
+                leaks.append(f"{method} {path} [{route.key}]: {response.status_code}")
+            elif b.report_id.encode() in body or b.content_hash.encode() in body or EXPIRED.encode() in body:
+                leaks.append(f"{method} {path} [{route.key}]: names the other system or its report")
+
+    assert leaks == [], "\n".join(leaks)
+
+
+@pytest.mark.django_db
+def test_the_auditor_gets_the_granted_systems_portal_pages() -> None:
+    from tests.security.portal_data import GRANTED, portal_data_build
+
+    data = portal_data_build()
+    client = Client()
+    client.force_login(data.auditor)
+    routes = {r.key: r for r in all_routes()}
+    a = data.granted
+
+    system = client.get(_fill(routes["portal:system"].regex, {"slug": GRANTED}))
+    download = client.get(_fill(routes["portal:download"].regex, {"report_id": a.report_id}))
+
+    assert system.status_code == 200
+    assert a.report_id.encode() in system.content
+    assert download.status_code == 200
+    assert download.content.startswith(b"%PDF-")
+
+
+@pytest.mark.django_db
+def test_a_viewer_is_offered_no_admin_action_on_any_model() -> None:
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = get_user_model().objects.get(username=user_create(username="vic", role="viewer").username)
+
+    offered = {
+        f"{model._meta.label}: {sorted(model_admin.get_actions(request))}"
+        for model, model_admin in admin.site._registry.items()
+        if model_admin.has_view_or_change_permission(request) and model_admin.get_actions(request)
+    }
+
+    assert offered == set()
+
+
+@pytest.mark.django_db
+def test_a_viewer_cannot_issue_a_report_and_nothing_is_queued() -> None:
+    from reports.models import Report
+
+    AISystem.objects.create(slug="matrix-a", name="Matrix A")
+
+    response = _client("viewer").post("/reports/", {"system": "matrix-a", "kind": "annex-iv"})
+
+    assert response.status_code == 403
+    assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_viewer_reads_the_api_but_cannot_post_events() -> None:
+    viewer = _client("viewer")
+
+    read = viewer.get("/api/v1/namespaces")
+    write = viewer.post("/api/v1/lineage", run_event(namespace="pipelines"), content_type="application/json")
+
+    assert read.status_code == 200
+    assert write.status_code in (401, 403)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["viewer", "auditor", "producer", "anonymous"])
+def test_no_write_method_on_any_route_changes_anything_for_a_role_without_write_rights(role: str) -> None:
+    from lineage.models import LedgerHead
+    from tests.security.conftest import stored_counts
+
+    events_ingest(events=[run_event(namespace="pipelines")])
+    client = _client(role)
+    before = (stored_counts(), LedgerHead.objects.get(id=1).seq)
+    errors = []
+    for route in all_routes():
+        if route.key in SESSION_ENDING or route.key in ("lineage", "lineage-batch"):
+            continue  # the intake is a producer's write, tested on its own
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            response = client.generic(method, route.path, b"{}", content_type="application/json")
+            if response.status_code >= 500:
+                errors.append(f"{method} {route.path} [{route.key}]: {response.status_code}")
+
+    assert errors == []
+    assert (stored_counts(), LedgerHead.objects.get(id=1).seq) == before

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from catalog.exceptions import CatalogInvalid
 from catalog.roles import ROLES, user_create
 
 
@@ -26,7 +27,7 @@ class Command(BaseCommand):
             created = user_create(
                 username=options["username"], role=options["role"], email=options["email"], password=given
             )
-        except ValueError as exc:
+        except CatalogInvalid as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"created {created.role} {created.username}")
         if given is None:
