@@ -9,6 +9,12 @@ from drf_spectacular.views import SpectacularAPIView
 from catalog.ui.views import home_view
 from config import health
 
+# The admin is Tracemark's CRUD back office; "View site" leads to the staff pages.
+admin.site.site_header = "Tracemark administration"
+admin.site.site_title = "Tracemark admin"
+admin.site.index_title = "Catalog, governance and ledger records"
+admin.site.site_url = "/ui/"
+
 urlpatterns = [
     path("", home_view, name="home"),
     path("favicon.ico", RedirectView.as_view(url=static("tracemark/favicon.svg"), permanent=True), name="favicon"),

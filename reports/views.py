@@ -1,6 +1,7 @@
 """HTML endpoints of the reports: request with progress, download (logged), verify an upload.
 
-Staff only for now: the auditor portal (per-system grants) builds on these once it exists.
+Staff only: every staff role reads, downloads and verifies; issuing needs ``reports.add_report``
+(stewards and administrators). Auditors use their own pages in ``reports.portal``.
 """
 
 from __future__ import annotations
@@ -65,7 +66,12 @@ def report_list_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/list.html",
-        {"reports": selectors.report_list(), "systems": selectors.system_list(), "form": form},
+        {
+            "reports": selectors.report_list(),
+            "systems": selectors.system_list(),
+            "kinds": selectors.report_kinds(),
+            "form": form,
+        },
     )
 
 

@@ -9,10 +9,13 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import AISystem, Finding, FindingStatus, RiskTier, Severity, SystemMember
 from catalog.selectors import Governance, classification_flags, governance_get, system_energy
+from config.errors import ApplicationError
+from lineage import graph
 from lineage.graph import GraphNode, LineageGraph, NodeKind
 from lineage.models import Dataset, Job, LedgerEntry, Run
 
@@ -186,3 +189,25 @@ def _explorer_node(node: GraphNode, marks: dict[int, NodeMarks], roles: dict[tup
 
 def days_ago(day: date) -> int:
     return (timezone.now().date() - day).days
+
+
+def node_pages(node_ids: list[str]) -> dict[str, str]:
+    """The staff page of each node id that names a stored dataset, column, job, run or system."""
+    pages: dict[str, str] = {}
+    slugs = {n.removeprefix("system:"): n for n in node_ids if n.startswith("system:")}
+    for slug in AISystem.objects.filter(slug__in=list(slugs)).values_list("slug", flat=True):
+        pages[slugs[slug]] = reverse("ui:system", args=[slug])
+    for node in node_ids:
+        if node in pages or node.startswith("system:"):
+            continue
+        try:
+            ref = graph.node_parse(node)
+        except ApplicationError:
+            continue
+        if ref.kind in (NodeKind.DATASET, NodeKind.DATASET_FIELD):
+            pages[node] = reverse("ui:dataset", args=[ref.pk])
+        elif ref.kind == NodeKind.JOB:
+            pages[node] = reverse("ui:job", args=[ref.pk])
+        elif ref.kind == NodeKind.RUN:
+            pages[node] = reverse("ui:run", args=[str(ref.run_id)])
+    return pages

@@ -7,7 +7,9 @@ finding's change permission — a viewer is refused.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
@@ -38,6 +40,7 @@ from catalog.ui.selectors import (
     findings_for_nodes,
     findings_list,
     marks_for,
+    node_pages,
     search,
 )
 from config.errors import ApplicationError
@@ -158,7 +161,7 @@ def job_view(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "job": job,
         "node": node,
-        "runs": Run.objects.filter(job=job).order_by("-first_seq")[:100],
+        "runs": Run.objects.filter(job=job).select_related("parent__job").order_by("-first_seq")[:100],
         "versions": JobVersion.objects.filter(job=job).order_by("-first_seq")[:50],
         "findings": findings_for_nodes([node]),
         "facets": sorted(job.facets.items()),
@@ -183,6 +186,13 @@ def run_view(request: HttpRequest, run_id: str) -> HttpResponse:
     return render(request, "ui/run.html", context)
 
 
+@dataclass(frozen=True)
+class Component:
+    kind: str  # "dataset" or "job"
+    obj: Dataset | Job
+    roles: list[str]
+
+
 @staff_required
 @require_GET
 def system_view(request: HttpRequest, slug: str) -> HttpResponse:
@@ -192,15 +202,12 @@ def system_view(request: HttpRequest, slug: str) -> HttpResponse:
     jobs = Job.objects.filter(pk__in=list(composition.jobs)).select_related("namespace")
     labels = dict(MemberRole.choices)
     components = sorted(
-        [
-            {"kind": "dataset", "obj": d, "roles": sorted(labels[r] for r in composition.datasets[d.pk])}
-            for d in datasets
-        ]
-        + [{"kind": "job", "obj": j, "roles": sorted(labels[r] for r in composition.jobs[j.pk])} for j in jobs],
-        key=lambda c: (c["roles"], c["obj"].name),
+        [Component("dataset", d, sorted(labels[r] for r in composition.datasets[d.pk])) for d in datasets]
+        + [Component("job", j, sorted(labels[r] for r in composition.jobs[j.pk])) for j in jobs],
+        key=lambda c: (c.roles, c.obj.name),
     )
-    from reports.evidence import KINDS
-    from reports.models import Report
+    # The staff UI spans the apps; catalog's own modules still never import reports.
+    from reports.selectors import report_kinds, report_list
 
     context = {
         "system": system,
@@ -208,8 +215,8 @@ def system_view(request: HttpRequest, slug: str) -> HttpResponse:
         "declarations": sorted(system_declarations(system_id=system.pk).values(), key=lambda d: d.field),
         "energy": system_energy(system_id=system.pk),
         "findings": Finding.objects.filter(system=system).exclude(status=FindingStatus.RESOLVED).order_by("severity"),
-        "reports": Report.objects.defer("pdf", "evidence").filter(system=system).order_by("-requested_at")[:20],
-        "kinds": KINDS,
+        "reports": report_list(system=system)[:20],
+        "kinds": report_kinds(),
         "lineage_node": _system_anchor(composition),
     }
     return render(request, "ui/system.html", context)
@@ -390,7 +397,7 @@ def findings_view(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_GET
 def finding_view(request: HttpRequest, pk: int) -> HttpResponse:
-    finding = get_object_or_404(Finding.objects.select_related("system", "policy"), pk=pk)
+    finding: Finding = get_object_or_404(Finding.objects.select_related("system", "policy"), pk=pk)
     form = WaiveForm(initial={"expires_on": (timezone.now() + timedelta(days=90)).date()})
     return render(request, "ui/finding.html", _finding_context(request, finding, form))
 
@@ -404,16 +411,30 @@ def _finding_context(request: HttpRequest, finding: Finding, form: WaiveForm) ->
     anchor = next((p for p in path if p.startswith("dataset:")), "") or (
         finding.item if finding.item.startswith(("dataset:", "job:")) and " " not in finding.item else ""
     )
+    pages = node_pages([*path, finding.subject, finding.item])
     return {
         "finding": finding,
-        "path": path,
+        "path": [(p, pages.get(p, "")) for p in path],
+        "subject_page": pages.get(finding.subject, ""),
+        "item_page": pages.get(finding.item, ""),
+        "highlight": "|".join(path),
         "anchor": anchor,
         "form": form,
         "can_change": request.user.has_perm("catalog.change_finding"),
-        "evidence": sorted((k, v) for k, v in finding.evidence.items() if k != "path")
+        "evidence": sorted((k, _readable(v)) for k, v in finding.evidence.items() if k != "path")
         if isinstance(finding.evidence, dict)
         else [],
     }
+
+
+def _readable(value: Any) -> str:
+    """Evidence values as people read them: strings as they are, structures as indented JSON."""
+    if isinstance(value, str):
+        return value
+    compact = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return (
+        compact if len(compact) <= 80 else json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    )
 
 
 def _require_change(request: HttpRequest) -> None:
@@ -425,7 +446,7 @@ def _require_change(request: HttpRequest) -> None:
 @require_POST
 def finding_waive_view(request: HttpRequest, pk: int) -> HttpResponse:
     _require_change(request)
-    finding = get_object_or_404(Finding.objects.select_related("system", "policy"), pk=pk)
+    finding: Finding = get_object_or_404(Finding.objects.select_related("system", "policy"), pk=pk)
     form = WaiveForm(request.POST)
     if not form.is_valid():
         return render(request, "ui/finding.html", _finding_context(request, finding, form), status=400)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 from catalog.models import Finding, FindingStatus
 from catalog.roles import STEWARD, user_create
@@ -27,7 +28,7 @@ NARROW = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+def browser(live_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     executable = chromium_or_skip()
     # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make between
     # browser steps are still plain synchronous code.
@@ -38,6 +39,31 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         yield launched
         launched.close()
+        # ORM calls made between browser steps leave an open session behind on PostgreSQL (seen:
+        # "test_tracemark is being accessed by other users" at teardown): close every connection.
+        connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def memory_broker() -> Iterator[None]:
+    """Queue tasks in this process's memory: a test plays the worker, and the broker of the
+    developer's own ``make run`` (the default filesystem one under var/) never sees test tasks."""
+    from kombu import pools as kombu_pools
+
+    from config.celery import app
+
+    def fresh_pools() -> None:
+        # Celery keeps a connection pool, and kombu a producer pool per broker URL: start both anew.
+        kombu_pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    previous = app.conf.broker_url, app.conf.broker_transport_options
+    app.conf.broker_url, app.conf.broker_transport_options = "memory://", {}
+    fresh_pools()
+    yield
+    fresh_pools()
+    app.conf.broker_url, app.conf.broker_transport_options = previous
 
 
 @pytest.fixture
@@ -69,9 +95,9 @@ def _sign_in(page, base: str, username: str, password: str) -> None:
     page.wait_for_url(f"{base}/ui/")
 
 
-def _shot(page, name: str) -> None:
+def _shot(page, name: str, *, full_page: bool = False) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def _axe_serious(page) -> list[str]:
@@ -96,6 +122,9 @@ def test_a_steward_finds_a_dataset_follows_its_lineage_to_a_finding_and_waives_i
 
     _sign_in(page, base, *steward_login)
     _shot(page, "dashboard")
+    page.goto(f"{base}/admin/")
+    _shot(page, "admin")
+    page.goto(f"{base}/ui/")
     page.fill("#site-search", "by_postcode")
     page.press("#site-search", "Enter")
     page.click("text=demographics/by_postcode.parquet")
@@ -135,6 +164,7 @@ def test_a_steward_finds_a_dataset_follows_its_lineage_to_a_finding_and_waives_i
     page.click("text=Show the path on the lineage graph")
     page.wait_for_selector("#graph[data-ready=true]")
     assert page.locator("g.node.hl").count() >= 3  # the evidence path is marked on the graph
+    _shot(page, "finding-path")
     assert watch.problems == []
 
 
@@ -180,7 +210,12 @@ def test_the_explorer_draws_a_500_node_graph(live_server, browser, steward_login
     assert page.locator("path.edge").count() >= 9 * 25 * 3
     page.mouse.move(600, 450)
     page.mouse.wheel(0, -400)  # zoom in: still responsive
-    page.keyboard.press("0")
+    page.locator(f"g.node[data-id='{root}']").focus()
+    page.keyboard.press("ArrowLeft")  # to the model's input: the training job
+    assert page.evaluate("document.activeElement.dataset.id") == "job:ml://factory:train.big_model"
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate("document.activeElement.dataset.id").startswith("dataset:s3://lake:l9/")
+    page.click("button:has-text('Fit')")
     assert "truncated" not in page.locator("#status").inner_text()
     _shot(page, "lineage-500")
     assert watch.problems == []
@@ -189,14 +224,19 @@ def test_the_explorer_draws_a_500_node_graph(live_server, browser, steward_login
 @pytest.mark.parametrize("viewport", [DESKTOP, NARROW], ids=["desktop", "narrow"])
 def test_the_main_pages_have_no_serious_accessibility_violations(live_server, browser, steward_login, viewport) -> None:
     call_command("seed_demo")
-    from lineage.models import Dataset
+    from lineage.models import Dataset, Job, Run
 
     dataset = Dataset.objects.get(name="lending.public.loan_applications")
+    job = Job.objects.get(name="train.credit_scoring")
+    run = Run.objects.filter(job=job).order_by("first_seq").first()
     finding = Finding.objects.filter(status=FindingStatus.OPEN).first()
     pages = {
         "dashboard": "/ui/",
         "search": "/ui/search?q=credit",
         "dataset": f"/ui/datasets/{dataset.pk}/",
+        "job": f"/ui/jobs/{job.pk}/",
+        "run": f"/ui/runs/{run.run_id}/",
+        "column-lineage": "/ui/lineage?node=dataset:s3://factory-features-eu:credit/features_v3&level=column",
         "system": "/ui/systems/credit-scoring/",
         "lineage": "/ui/lineage?node=dataset:s3://factory-features-eu:credit/train",
         "findings": "/ui/findings",
@@ -210,13 +250,13 @@ def test_the_main_pages_have_no_serious_accessibility_violations(live_server, br
     found = {}
     for name, url in pages.items():
         page.goto(live_server.url + url)
-        if name == "lineage":
+        if "lineage" in name:
             page.wait_for_selector("#graph[data-ready=true]")
         if viewport is NARROW:
             _shot(page, f"narrow-{name}")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport["width"] + 1, f"{name} scrolls sideways on a narrow screen ({width}px)"
-        elif name in ("system", "findings", "reports", "search"):
+        elif name in ("system", "findings", "search", "job", "run", "column-lineage"):
             _shot(page, name)
         problems = _axe_serious(page)
         if problems:
@@ -238,3 +278,45 @@ def test_pages_keep_their_content_security_policy(live_server, browser, steward_
         assert "script-src 'self'" in response.headers["content-security-policy"]
 
     assert violations == []
+
+
+def test_a_steward_issues_a_report_from_the_system_page_and_watches_it_complete(
+    live_server, browser, steward_login
+) -> None:
+    from reports.models import Report
+    from reports.tasks import report_issue
+
+    call_command("seed_demo")
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    page = context.new_page()
+    watch = Watch(page)
+    _sign_in(page, live_server.url, *steward_login)
+
+    page.goto(f"{live_server.url}/ui/systems/credit-scoring/")
+    page.select_option("#kind", "data-governance")
+    page.click("button:has-text('Issue report')")
+    page.wait_for_selector("h1:has-text('Article 10 data-governance report')")
+    assert page.locator("#progress-bar").count() == 1  # queued: the page polls for progress
+    report = Report.objects.get(system__slug="credit-scoring", kind="data-governance")
+    assert report.status == Report.Status.QUEUED
+
+    report_issue.apply(kwargs={"report_pk": report.pk})  # what the worker does with the queued task
+    page.wait_for_selector("text=Download PDF", timeout=30_000)  # the page reloaded by itself
+    report.refresh_from_db()
+    assert report.status == Report.Status.ISSUED
+    assert page.locator(f"text=sha256:{report.content_hash}").count() == 1
+
+    page.goto(f"{live_server.url}/ui/systems/credit-scoring/")
+    _shot(page, "system-full", full_page=True)
+    page.goto(f"{live_server.url}/reports/")
+    row = page.locator("tr", has=page.locator(f"text={report.report_id}"))
+    assert f"ledger #{report.as_of_seq}" in row.inner_text()
+    _shot(page, "reports")
+    with page.expect_download() as download:
+        row.locator("a:has-text('Download')").click()
+    import hashlib
+    from pathlib import Path
+
+    assert hashlib.sha256(Path(download.value.path()).read_bytes()).hexdigest() == report.file_sha256
+    assert report.downloads.filter(actor="sam.steward").count() == 1
+    assert watch.problems == []

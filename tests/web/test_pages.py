@@ -50,7 +50,9 @@ def test_signed_out_visitors_are_sent_to_sign_in_and_non_staff_refused(demo) -> 
     for url in _pages():
         assert Client().get(url).status_code == 302, url
         assert "login" in Client().get(url)["Location"]
-        assert outsider.get(url).status_code in (302, 403), url
+        # Our pages refuse a signed-in non-staff user; the reports pages use the admin's staff
+        # check, which sends them to the staff sign-in instead.
+        assert outsider.get(url).status_code == (403 if url.startswith("/ui/") else 302), url
 
 
 def test_the_dashboard_shows_charts_and_the_demo_figures(demo, viewer: Client) -> None:
@@ -195,3 +197,134 @@ def test_list_pages_use_a_bounded_number_of_queries(demo, viewer: Client, django
         viewer.get("/ui/findings")
     with django_assert_max_num_queries(30):
         viewer.get("/ui/")
+
+
+def test_the_root_sends_staff_to_the_dashboard_auditors_to_the_portal_and_others_to_sign_in(demo, viewer) -> None:
+    from django.contrib.auth import get_user_model
+
+    auditor = Client()
+    auditor.force_login(get_user_model().objects.create_user("ann.auditor"))
+
+    assert viewer.get("/")["Location"] == "/ui/"
+    assert auditor.get("/")["Location"] == "/portal/"
+    assert Client().get("/")["Location"].startswith("/admin/login/")
+
+
+def test_staff_pages_never_write(demo, viewer: Client) -> None:
+    head = LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
+    findings = list(Finding.objects.order_by("pk").values_list("pk", "status", "updated_at"))
+
+    for url in _pages():
+        viewer.get(url)
+    viewer.get("/ui/lineage.json", {"node": TRAIN, "up": 6, "down": 6})
+
+    assert LedgerEntry.objects.order_by("-seq").values_list("seq", flat=True).first() == head
+    assert list(Finding.objects.order_by("pk").values_list("pk", "status", "updated_at")) == findings
+
+
+def test_a_steward_issues_a_report_from_the_system_page_and_sees_its_progress(demo, steward: Client) -> None:
+    system_page = steward.get("/ui/systems/credit-scoring/").content.decode()
+    assert 'action="/reports/"' in system_page
+    assert "Annex IV technical documentation" in system_page
+
+    response = steward.post("/reports/", {"system": "credit-scoring", "kind": "annex-iv"})
+
+    from reports.models import Report
+
+    report = Report.objects.get(system__slug="credit-scoring")
+    assert response["Location"] == f"/reports/{report.report_id}/"
+    detail = steward.get(response["Location"]).content.decode()
+    assert f'data-progress-url="/reports/{report.report_id}/progress"' in detail
+    assert '<progress id="progress-bar"' in detail
+    assert report.report_id in steward.get("/ui/systems/credit-scoring/").content.decode()
+
+
+def test_a_viewer_sees_no_issue_form_on_the_system_page(demo, viewer: Client) -> None:
+    body = viewer.get("/ui/systems/credit-scoring/").content.decode()
+
+    assert "Issue report" not in body
+
+
+def test_the_reports_list_shows_as_of_hashes_and_a_download_link(demo, viewer: Client) -> None:
+    from reports.services import report_as_of_seq, report_issue
+
+    report = report_issue(
+        system_slug="credit-scoring", kind="data-governance", as_of_seq=report_as_of_seq(), requested_by="ana"
+    )
+
+    body = viewer.get("/reports/").content.decode()
+
+    assert f"ledger #{report.as_of_seq}" in body
+    assert f'title="sha256:{report.content_hash}"' in body
+    assert f'title="sha256:{report.file_sha256}"' in body
+    assert f'href="/reports/{report.report_id}/download"' in body
+
+
+def test_the_findings_list_query_count_does_not_grow_with_findings(
+    demo, viewer: Client, django_assert_max_num_queries
+) -> None:
+    from catalog.models import Policy
+
+    policy = Policy.objects.first()
+    system = AISystem.objects.first()
+    Finding.objects.bulk_create(
+        Finding(
+            policy=policy,
+            policy_key=policy.key,
+            system=system,
+            subject=f"dataset:s3://bulk:d{i}",
+            item=f"dataset:s3://bulk:d{i}",
+            severity="low",
+            message=f"bulk finding {i}",
+            evaluated_seq=1,
+            opened_seq=1,
+        )
+        for i in range(200)
+    )
+
+    with django_assert_max_num_queries(25):
+        response = viewer.get("/ui/findings", {"status": ""})
+
+    assert "bulk finding 199" in response.content.decode()
+
+
+def test_the_finding_page_links_each_step_of_its_evidence_path(demo, viewer: Client) -> None:
+    finding = Finding.objects.get(policy_key="data-residency", item__contains="by_postcode")
+    train = Dataset.objects.get(name="credit/train")
+
+    body = viewer.get(f"/ui/findings/{finding.pk}/").content.decode()
+
+    assert f'<a href="/ui/datasets/{train.pk}/">dataset:s3://factory-features-eu:credit/train</a>' in body
+    assert '<a href="/ui/systems/credit-scoring/">system:credit-scoring</a>' in body
+    assert "highlight=dataset%3As3%3A//enrichment-us-east-1" in body
+
+
+def test_a_steward_re_runs_a_check_which_is_queued_after_commit(
+    demo, steward: Client, django_capture_on_commit_callbacks
+) -> None:
+    finding = Finding.objects.filter(status=FindingStatus.OPEN, system__isnull=False).first()
+
+    with django_capture_on_commit_callbacks() as queued:
+        response = steward.post(f"/ui/findings/{finding.pk}/recheck")
+
+    assert response.status_code == 302
+    assert len(queued) == 1
+
+
+def test_the_explorer_answers_as_of_a_timestamp(demo, viewer: Client) -> None:
+    now = viewer.get("/ui/lineage.json", {"node": TRAIN, "up": 6, "down": 6}).json()
+    later = viewer.get("/ui/lineage.json", {"node": TRAIN, "up": 6, "down": 6, "asOf": "2999-01-01T00:00:00"}).json()
+    before = viewer.get("/ui/lineage.json", {"node": TRAIN, "asOf": "2000-01-01T00:00:00"})
+
+    assert {n["id"] for n in later["nodes"]} == {n["id"] for n in now["nodes"]}
+    assert before.status_code == 404
+    assert "message" in before.json()
+
+
+def test_the_admin_carries_tracemark_branding_and_links_to_the_staff_pages(demo, viewer: Client) -> None:
+    body = viewer.get("/admin/").content.decode()
+
+    assert "Tracemark administration" in body
+    assert "tracemark/admin.css" in body
+    assert 'href="/ui/findings"' in body
+    assert "Tracemark administration" in Client().get("/admin/login/").content.decode()

@@ -115,10 +115,11 @@
   let svg, viewport;
   function draw() {
     const coords = layout();
+    state.coords = coords;
     host.textContent = "";
     svg = el("svg", { role: "group", "aria-label": "Lineage graph: " + state.nodes.size + " nodes" }, host);
     const defs = el("defs", {}, svg);
-    const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" }, defs);
+    const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5", markerWidth: "9", markerHeight: "9", markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" }, defs);
     el("path", { d: "M 0 0 L 10 5 L 0 10 z" }, marker);
     viewport = el("g", {}, svg);
     const hlPairs = new Set();
@@ -143,7 +144,7 @@
       if (highlight.includes(id)) classes.push("hl");
       const label = `${n.kind === "datasetField" ? "column" : n.kind} ${n.name} in ${n.namespace}` +
         (n.pii ? ", personal data" : "") + (n.jurisdictions.length ? ", stored in " + n.jurisdictions.join(" ") : "");
-      const g = el("g", { class: classes.join(" "), transform: `translate(${at.x},${at.y})`, tabindex: "0", role: "button", "aria-label": label, "data-id": id }, nodeLayer);
+      const g = el("g", { class: classes.join(" "), transform: `translate(${at.x},${at.y})`, tabindex: id === (state.selected || state.root) ? "0" : "-1", role: "button", "aria-label": label, "data-id": id }, nodeLayer);
       el("rect", { class: "box", width: W, height: H, rx: n.kind === "job" ? 3 : 10 }, g);
       el("title", {}, g).textContent = `${n.namespace}\n${n.name}${n.role ? "\nsystem role: " + n.role : ""}${n.classifications.length ? "\n" + n.classifications.join(", ") : ""}`;
       el("text", { x: 8, y: 18 }, g).textContent = short(n.name, 30);
@@ -166,17 +167,26 @@
     if (viewport) viewport.setAttribute("transform", `translate(${state.view.x},${state.view.y}) scale(${state.view.k})`);
   }
 
-  // Fit the whole graph, but never below a readable scale: then centre the root instead.
+  // Fit the whole graph, but never below a readable scale on first load: then frame the evidence
+  // path when there is one, else centre the root.
   function fit(readable) {
     const box = viewport.getBBox();
     const width = host.clientWidth, height = host.clientHeight;
-    let k = Math.min(1.2, Math.max(0.05, Math.min((width - 40) / (box.width || 1), (height - 40) / (box.height || 1))));
-    state.view = { k, x: (width - box.width * k) / 2 - box.x * k, y: (height - box.height * k) / 2 - box.y * k };
-    const root = [...host.querySelectorAll("g.node")].find((g) => g.dataset.id === state.root);
-    if (readable && k < 0.6 && root && state.nodes.size <= 150) {
-      k = 0.6;
-      const at = root.transform.baseVal.consolidate().matrix;
-      state.view = { k, x: width / 2 - (at.e + W / 2) * k, y: height / 2 - (at.f + H / 2) * k };
+    const frame = (b, most) => {
+      const k = Math.min(most, Math.max(0.05, Math.min((width - 40) / (b.width || 1), (height - 40) / (b.height || 1))));
+      state.view = { k, x: (width - b.width * k) / 2 - b.x * k, y: (height - b.height * k) / 2 - b.y * k };
+      return k;
+    };
+    const k = frame(box, 1.2);
+    if (readable && k < 0.6 && state.nodes.size <= 150) {
+      const marked = highlight.map((id) => state.coords.get(id)).filter(Boolean);
+      if (marked.length > 1) {
+        const x = Math.min(...marked.map((c) => c.x)), y = Math.min(...marked.map((c) => c.y));
+        const x2 = Math.max(...marked.map((c) => c.x + W)), y2 = Math.max(...marked.map((c) => c.y + H));
+        if (frame({ x: x - 20, y: y - 20, width: x2 - x + 40, height: y2 - y + 40 }, 1) >= 0.6) { applyView(); return; }
+      }
+      const at = state.coords.get(state.root);
+      if (at) state.view = { k: 0.6, x: width / 2 - (at.x + W / 2) * 0.6, y: height / 2 - (at.y + H / 2) * 0.6 };
     }
     applyView();
   }
@@ -185,7 +195,10 @@
   function select(id) {
     state.selected = id;
     const n = state.nodes.get(id);
-    for (const g of host.querySelectorAll("g.node")) g.classList.toggle("selected", g.dataset.id === id);
+    for (const g of host.querySelectorAll("g.node")) {
+      g.classList.toggle("selected", g.dataset.id === id);
+      g.setAttribute("tabindex", g.dataset.id === id ? "0" : "-1");
+    }
     selection.textContent = "";
     if (!n) return;
     const h = document.createElement("h2");
@@ -259,18 +272,68 @@
   });
   host.addEventListener("keydown", (event) => {
     const g = event.target.closest && event.target.closest("g.node");
-    if (g) {
-      const id = g.dataset.id;
-      if (event.key === "Enter") { window.location.href = state.nodes.get(id).url; return; }
-      if (event.key === " ") { event.preventDefault(); select(id); return; }
-      if (event.key === "u" || event.key === "U") { expand(id, "up"); return; }
-      if (event.key === "d" || event.key === "D") { expand(id, "down"); return; }
-      if (event.key === "c" || event.key === "C") { collapse(id); return; }
-    }
-    if (event.key === "+" || event.key === "=") zoom(1.2, host.clientWidth / 2, host.clientHeight / 2);
-    if (event.key === "-") zoom(1 / 1.2, host.clientWidth / 2, host.clientHeight / 2);
-    if (event.key === "0") fit();
+    if (!g) return;
+    const id = g.dataset.id;
+    if (event.key === "Enter") { window.location.href = state.nodes.get(id).url; return; }
+    if (event.key === " ") { event.preventDefault(); select(id); return; }
+    if (event.key === "u" || event.key === "U") { expand(id, "up"); return; }
+    if (event.key === "d" || event.key === "D") { expand(id, "down"); return; }
+    if (event.key === "c" || event.key === "C") { collapse(id); return; }
+    const next = neighbour(id, event.key);
+    if (next) { event.preventDefault(); focusNode(next); reveal(next); }
   });
+  // Zoom keys work anywhere on the page except while typing in the controls.
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest && event.target.closest("input, select, textarea")) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "+" || event.key === "=") zoom(1.2, host.clientWidth / 2, host.clientHeight / 2);
+    else if (event.key === "-") zoom(1 / 1.2, host.clientWidth / 2, host.clientHeight / 2);
+    else if (event.key === "0") fit();
+  });
+  for (const button of document.querySelectorAll("[data-zoom]")) {
+    button.addEventListener("click", () => {
+      const how = button.dataset.zoom;
+      if (how === "in") zoom(1.25, host.clientWidth / 2, host.clientHeight / 2);
+      else if (how === "out") zoom(1 / 1.25, host.clientWidth / 2, host.clientHeight / 2);
+      else fit();
+    });
+  }
+
+  // Arrow keys walk the graph: left/right to an input/output, up/down within the column.
+  function neighbour(id, key) {
+    const at = state.coords && state.coords.get(id);
+    if (!at) return "";
+    const nearest = (ids) => ids.filter((n) => state.coords.has(n))
+      .sort((a, b) => Math.abs(state.coords.get(a).y - at.y) - Math.abs(state.coords.get(b).y - at.y))[0] || "";
+    if (key === "ArrowLeft") return nearest([...state.edges.values()].filter((e) => e.to === id).map((e) => e.from));
+    if (key === "ArrowRight") return nearest([...state.edges.values()].filter((e) => e.from === id).map((e) => e.to));
+    if (key === "ArrowUp" || key === "ArrowDown") {
+      const down = key === "ArrowDown";
+      let best = "", gap = Infinity;
+      for (const [other, c] of state.coords) {
+        if (c.x !== at.x || other === id) continue;
+        const d = down ? c.y - at.y : at.y - c.y;
+        if (d > 0 && d < gap) { gap = d; best = other; }
+      }
+      return best;
+    }
+    return "";
+  }
+
+  // Pan just enough to bring a node into view.
+  function reveal(id) {
+    const at = state.coords && state.coords.get(id);
+    if (!at) return;
+    const { k } = state.view;
+    const left = state.view.x + at.x * k, top = state.view.y + at.y * k;
+    const width = host.clientWidth, height = host.clientHeight, pad = 20;
+    if (left < pad) state.view.x += pad - left;
+    else if (left + W * k > width - pad) state.view.x -= left + W * k - (width - pad);
+    if (top < pad) state.view.y += pad - top;
+    else if (top + H * k > height - pad) state.view.y -= top + H * k - (height - pad);
+    applyView();
+  }
+
   host.addEventListener("focusin", (event) => {
     const g = event.target.closest && event.target.closest("g.node");
     if (g) select(g.dataset.id);
@@ -309,12 +372,19 @@
     status.textContent = "Loading…";
     try {
       const body = await fetchGraph();
-      state.root = body.root;
       merge(body, null);
+      // A dataset opened at column level is not itself a node: its first column stands in.
+      state.root = state.nodes.has(body.root) ? body.root : (state.nodes.keys().next().value || body.root);
       draw();
       fit(true);
       select(state.root);
-      status.textContent = `${state.nodes.size} nodes, ${state.edges.size} edges, as of ledger #${body.asOfSeq}` + (body.truncated ? " — truncated at the node cap: narrow the depth" : "") + ".";
+      let summary = `${state.nodes.size} nodes, ${state.edges.size} edges, as of ledger #${body.asOfSeq}`;
+      if (body.truncated) summary += " — truncated at the node cap: narrow the depth";
+      if (highlight.some((id) => state.nodes.has(id))) summary += ". The finding's evidence path is marked in orange";
+      if (!state.edges.size && form.elements.level && form.elements.level.value === "column") {
+        summary += ". No column-level lineage recorded here: producers send it in the columnLineage facet";
+      }
+      status.textContent = summary + ".";
       host.dataset.ready = "true";
     } catch (err) {
       host.textContent = "";
