@@ -171,6 +171,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lineage.openapi.allow_empty_optional_query_parameters",
+    ],
 }
 
 # --- Intake ------------------------------------------------------------------------------------

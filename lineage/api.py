@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -52,7 +52,20 @@ _common_errors = {
 }
 
 
-class _IntakeView(APIView):
+class MethodCheckedFirst(APIView):
+    # A method the view does not have gets 405 before the caller is identified. DRF authenticates
+    # first, so a TRACE without credentials would get 401 and one with them 405: the answer to "is
+    # this method supported" must not depend on who asks. (A comment, not a docstring: spectacular
+    # would show a docstring as every subclass's description.)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        method = (request.method or "").lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            raise exceptions.MethodNotAllowed(request.method or "")
+        super().initial(request, *args, **kwargs)
+
+
+class _IntakeView(MethodCheckedFirst):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsProducer]
     endpoint = "lineage"
@@ -85,7 +98,14 @@ class LineageIntakeApi(_IntakeView):
         ),
         request={"application/json": OpenApiTypes.OBJECT},
         responses={201: _result_body, 200: _result_body, **_common_errors},
-        examples=[OpenApiExample("duplicate", value={"status": "duplicate", "seq": 42, "hash": "…"})],
+        examples=[
+            OpenApiExample(
+                "duplicate",
+                value={"status": "duplicate", "seq": 42, "hash": "…"},
+                response_only=True,
+                status_codes=[200],
+            )
+        ],
         tags=["intake"],
     )
     def post(self, request: Request) -> Response:
@@ -95,7 +115,7 @@ class LineageIntakeApi(_IntakeView):
             if isinstance(event, list):
                 raise MalformedBody("The body is a JSON array: post arrays to /api/v1/lineage/batch.")
             assert isinstance(request.auth, ApiKey)
-            result = events_ingest(events=[event], producer=request.auth).results[0]
+            (result,) = events_ingest(events=[event], producer=request.auth).results
         _count([result])
         if result.status == "invalid":
             raise EventRejected(list(result.errors))
@@ -115,7 +135,9 @@ class LineageBatchApi(_IntakeView):
             "A JSON array or NDJSON (one event per line). Answers 200 with a result per event, in "
             "order; valid events are stored even if others are not."
         ),
-        request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
+        # Any JSON: an array of events, or NDJSON lines. Whatever an item is, it gets its own result
+        # (an item that is not an event: "invalid"), so no body that parses is refused whole.
+        request={"application/json": OpenApiTypes.ANY, "application/x-ndjson": OpenApiTypes.STR},
         responses={
             200: inline_serializer(
                 "BatchResult",

@@ -12,8 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import SAFE_METHODS
@@ -22,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lineage import graph, selectors
-from lineage.api import LineageIntakeApi
+from lineage.api import LineageIntakeApi, MethodCheckedFirst
 from lineage.authentication import StaffBasicAuthentication
 from lineage.models import Dataset, DatasetVersion, valid_at
 from lineage.permissions import IsStaffReader
@@ -67,14 +66,6 @@ READ_ERRORS = {
     403: OpenApiResponse(description="Not signed in as staff (producer API keys cannot read)."),
     404: OpenApiResponse(description="No such namespace, dataset, job, run or node."),
 }
-PAGE = [
-    OpenApiParameter("limit", int, description="Items per page (default 100)."),
-    OpenApiParameter("offset", int, description="Items to skip (default 0)."),
-]
-AS_OF = [
-    OpenApiParameter("asOf", OpenApiTypes.DATETIME, description="Answer with what had been received by then."),
-    OpenApiParameter("asOfSeq", int, description="Answer as of this ledger sequence."),
-]
 TAGS_REFERENCE = ["read: reference-compatible"]
 TAGS_GRAPH = ["read: graph"]
 
@@ -89,7 +80,7 @@ def _as_of(params: dict[str, Any]) -> dict[str, Any]:
     return {"as_of_seq": params.get("asOfSeq"), "as_of": params.get("asOf")}
 
 
-class ReadApi(APIView):
+class ReadApi(MethodCheckedFirst):
     # Staff sign-in only — the browser session, or the same login over Basic auth for scripts
     # (curl -u; axes throttles it like the login page). A producer's bearer key is not a way in,
     # so it is refused like no sign-in (403).
@@ -241,11 +232,7 @@ class LineageApi(LineageIntakeApi):
             "`job:<ns>:<name>`, `datasetField:<ns>:<dataset>:<field>` (its dataset), `run:<uuid>` (its job). "
             "Tracemark also takes `asOf`/`asOfSeq`; see `/api/v1/graph/lineage` for separate depths."
         ),
-        parameters=[
-            OpenApiParameter("nodeId", str, required=True),
-            OpenApiParameter("depth", int, description="Jobs each way (default 20)."),
-            *AS_OF,
-        ],
+        parameters=[LineageParams],
         responses={200: LineageGraphSerializer, **READ_ERRORS},
         tags=TAGS_REFERENCE,
     )
@@ -266,12 +253,7 @@ class ColumnLineageApi(ReadApi):
             "`withDownstream=true` adds the columns fed from them. A `#<version>` suffix on a dataset node id "
             "answers as of that dataset version."
         ),
-        parameters=[
-            OpenApiParameter("nodeId", str, required=True),
-            OpenApiParameter("depth", int),
-            OpenApiParameter("withDownstream", bool),
-            *AS_OF,
-        ],
+        parameters=[ColumnLineageParams],
         responses={200: LineageGraphSerializer, **READ_ERRORS},
         tags=TAGS_REFERENCE,
     )
@@ -291,7 +273,7 @@ class NamespaceListApi(ReadApi):
     @extend_schema(
         operation_id="namespaces_list",
         summary="List namespaces",
-        parameters=PAGE,
+        parameters=[PageParams],
         responses={200: NamespaceListSerializer, **READ_ERRORS},
         tags=TAGS_REFERENCE,
     )
@@ -365,7 +347,7 @@ def _documented(operation: str, summary: str, response: Any, *, page: bool = Fal
         operation_id=operation,
         summary=summary,
         description="Names may contain `/` and `:`; send them URL-encoded (`s3%3A%2F%2Fbucket`).",
-        parameters=PAGE if page else [],
+        parameters=[PageParams] if page else [],
         responses={200: response, **READ_ERRORS},
         tags=TAGS_REFERENCE,
     )
@@ -403,7 +385,7 @@ class RunFacetsApi(ReadApi):
     @extend_schema(
         operation_id="run_facets_get",
         summary="A run's facets (type=run) or its job's facets (type=job)",
-        parameters=[OpenApiParameter("type", str, enum=["run", "job"])],
+        parameters=[RunFacetsParams],
         responses={200: RunFacetsSerializer, **READ_ERRORS},
         tags=TAGS_REFERENCE,
     )
@@ -425,13 +407,7 @@ class SearchApi(ReadApi):
     @extend_schema(
         operation_id="search",
         summary="Search datasets and jobs by name",
-        parameters=[
-            OpenApiParameter("q", str, required=True),
-            OpenApiParameter("filter", str, enum=["dataset", "job"]),
-            OpenApiParameter("sort", str, enum=["name", "updated_at"]),
-            OpenApiParameter("limit", int),
-            OpenApiParameter("namespace", str),
-        ],
+        parameters=[SearchParams],
         responses={200: SearchResultListSerializer, **READ_ERRORS},
         tags=TAGS_REFERENCE,
     )
@@ -451,7 +427,7 @@ class TagListApi(ReadApi):
     @extend_schema(
         operation_id="tags_list",
         summary="List tags seen in tags facets",
-        parameters=PAGE,
+        parameters=[PageParams],
         responses={200: TagListSerializer, **READ_ERRORS},
         tags=TAGS_REFERENCE,
     )
@@ -464,12 +440,7 @@ class LineageEventListApi(ReadApi):
     @extend_schema(
         operation_id="lineage_events_list",
         summary="OpenLineage events from the ledger, by event time",
-        parameters=[
-            *PAGE,
-            OpenApiParameter("before", OpenApiTypes.DATETIME),
-            OpenApiParameter("after", OpenApiTypes.DATETIME),
-            OpenApiParameter("sortDirection", str, enum=["asc", "desc"]),
-        ],
+        parameters=[EventParams],
         responses={200: EventListSerializer, **READ_ERRORS},
         tags=TAGS_REFERENCE,
     )
@@ -496,13 +467,7 @@ class GraphLineageApi(ReadApi):
             "Depth counts jobs. Nodes carry their depth and direction; `truncated` says the node cap was "
             "reached. `topologicalOrder` is null when the subgraph has a cycle, listed in `cycles`."
         ),
-        parameters=[
-            OpenApiParameter("nodeId", str, required=True),
-            OpenApiParameter("upstreamDepth", int),
-            OpenApiParameter("downstreamDepth", int),
-            OpenApiParameter("nodeCap", int),
-            *AS_OF,
-        ],
+        parameters=[GraphLineageParams],
         responses={200: TmLineageSerializer, **READ_ERRORS},
         tags=TAGS_GRAPH,
     )
@@ -522,14 +487,7 @@ class GraphPathApi(ReadApi):
     @extend_schema(
         operation_id="graph_paths",
         summary="How data got from source to target: every path, shortest first",
-        parameters=[
-            OpenApiParameter("source", str, required=True),
-            OpenApiParameter("target", str, required=True),
-            OpenApiParameter("maxDepth", int),
-            OpenApiParameter("limit", int),
-            OpenApiParameter("nodeCap", int),
-            *AS_OF,
-        ],
+        parameters=[PathParams],
         responses={200: TmPathSerializer, **READ_ERRORS},
         tags=TAGS_GRAPH,
     )
@@ -550,12 +508,7 @@ class GraphImpactApi(ReadApi):
     @extend_schema(
         operation_id="graph_impact",
         summary="Everything downstream of a node, grouped by kind",
-        parameters=[
-            OpenApiParameter("nodeId", str, required=True),
-            OpenApiParameter("depth", int),
-            OpenApiParameter("nodeCap", int),
-            *AS_OF,
-        ],
+        parameters=[ImpactParams],
         responses={200: TmImpactSerializer, **READ_ERRORS},
         tags=TAGS_GRAPH,
     )
@@ -569,14 +522,7 @@ class GraphColumnLineageApi(ReadApi):
     @extend_schema(
         operation_id="graph_column_lineage",
         summary="Column lineage up and/or down, with transformation types and masking",
-        parameters=[
-            OpenApiParameter("nodeId", str, required=True),
-            OpenApiParameter("depth", int),
-            OpenApiParameter("withUpstream", bool),
-            OpenApiParameter("withDownstream", bool),
-            OpenApiParameter("nodeCap", int),
-            *AS_OF,
-        ],
+        parameters=[GraphColumnParams],
         responses={200: TmColumnLineageSerializer, **READ_ERRORS},
         tags=TAGS_GRAPH,
     )
@@ -597,7 +543,7 @@ class GraphAsOfApi(ReadApi):
     @extend_schema(
         operation_id="graph_as_of",
         summary="The ledger sequence a timestamp resolves to (the current head without parameters)",
-        parameters=AS_OF,
+        parameters=[AsOfParams],
         responses={200: AsOfSerializer, **READ_ERRORS},
         tags=TAGS_GRAPH,
     )

@@ -439,16 +439,24 @@ class LineageGraphSerializer(serializers.Serializer[Any]):
 # --- Query parameters ----------------------------------------------------------------------------------
 
 
+# Bounds of values the database compares with 64-bit integers: a larger number is a 400, not an
+# overflow inside the database driver (a 500).
+MAX_BIGINT = 2**63 - 1
+
+
 class PageParams(serializers.Serializer[Any]):
-    limit = serializers.IntegerField(min_value=0, max_value=10_000, default=100)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    limit = serializers.IntegerField(min_value=0, max_value=10_000, default=100, help_text="Items per page.")
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, default=0, help_text="Items to skip.")
 
 
 class AsOfParams(serializers.Serializer[Any]):
     asOf = serializers.DateTimeField(
-        required=False, help_text="What Tracemark had received by this time (ISO 8601 with a time zone)."
+        required=False,
+        help_text="What Tracemark had received by this time (ISO 8601 with a time zone). Not with asOfSeq.",
     )
-    asOfSeq = serializers.IntegerField(required=False, min_value=0, help_text="A ledger sequence number.")
+    asOfSeq = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_BIGINT, help_text="A ledger sequence number. Not with asOf."
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "asOf" in attrs and "asOfSeq" in attrs:
@@ -456,9 +464,22 @@ class AsOfParams(serializers.Serializer[Any]):
         return attrs
 
 
+NODE_ID_HELP = "`dataset:<ns>:<name>`, `job:<ns>:<name>`, `datasetField:<ns>:<dataset>:<field>` or `run:<uuid>`."
+# What ``graph.node_parse`` can read (anything else is a 400); whether the node exists is a 404.
+NODE_ID_PATTERN = (
+    r"^(?:(?:dataset|job|datasetField):[\s\S]+"
+    r"|run:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)
+
+
+@extend_schema_field({"type": "string", "pattern": NODE_ID_PATTERN, "description": NODE_ID_HELP})
+class NodeIdField(serializers.CharField):
+    """A node id; parsed (and refused if unreadable) by the graph layer, described here for OpenAPI."""
+
+
 class LineageParams(AsOfParams):
-    nodeId = serializers.CharField()
-    depth = serializers.IntegerField(min_value=0, max_value=100, default=20)
+    nodeId = NodeIdField(help_text=NODE_ID_HELP)
+    depth = serializers.IntegerField(min_value=0, max_value=100, default=20, help_text="Jobs each way.")
 
 
 class ColumnLineageParams(LineageParams):
@@ -466,22 +487,22 @@ class ColumnLineageParams(LineageParams):
 
 
 class GraphLineageParams(AsOfParams):
-    nodeId = serializers.CharField()
+    nodeId = NodeIdField(help_text=NODE_ID_HELP)
     upstreamDepth = serializers.IntegerField(min_value=0, max_value=100, default=20)
     downstreamDepth = serializers.IntegerField(min_value=0, max_value=100, default=20)
     nodeCap = serializers.IntegerField(min_value=1, max_value=100_000, default=5_000)
 
 
 class PathParams(AsOfParams):
-    source = serializers.CharField()  # type: ignore[assignment]  # DRF moves fields off the class
-    target = serializers.CharField()
+    source = NodeIdField(help_text=NODE_ID_HELP)  # type: ignore[assignment]  # DRF moves fields off the class
+    target = NodeIdField(help_text=NODE_ID_HELP)
     maxDepth = serializers.IntegerField(min_value=1, max_value=100, default=20)
     limit = serializers.IntegerField(min_value=1, max_value=1_000, default=10)
     nodeCap = serializers.IntegerField(min_value=1, max_value=100_000, default=5_000)
 
 
 class ImpactParams(AsOfParams):
-    nodeId = serializers.CharField()
+    nodeId = NodeIdField(help_text=NODE_ID_HELP)
     depth = serializers.IntegerField(min_value=0, max_value=100, default=20)
     nodeCap = serializers.IntegerField(min_value=1, max_value=100_000, default=5_000)
 

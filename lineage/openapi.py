@@ -1,0 +1,44 @@
+"""OpenAPI (drf-spectacular) descriptions of the lineage app's own authentication classes.
+
+Imported by ``LineageConfig.ready`` so that the schema at ``/api/schema/`` says how each endpoint is
+called: a producer's key as ``Authorization: Bearer …`` on the intake, a staff session or the same
+staff login over Basic auth on the reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+
+
+class ProducerKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "lineage.authentication.ApiKeyAuthentication"
+    name = "producerKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return dict(build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Bearer"))  # noqa: S106
+
+
+class StaffBasicScheme(OpenApiAuthenticationExtension):
+    target_class = "lineage.authentication.StaffBasicAuthentication"
+    name = "staffBasic"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "http", "scheme": "basic", "description": "A staff member's own username and password."}
+
+
+def allow_empty_optional_query_parameters(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Mark optional query parameters ``allowEmptyValue``: DRF reads ``?limit=`` as no ``limit`` at all.
+
+    A postprocessing hook (``SPECTACULAR_SETTINGS``): the read API validates its query string with
+    serializers, and a serializer treats an empty value of an optional field as absent (the default
+    applies), so the schema says that an empty value is accepted.
+    """
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+    return result
