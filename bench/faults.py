@@ -1,7 +1,7 @@
 """Faults: real producers keep sending while the servers under them are stopped, killed and restarted.
 
     .venv/bin/python bench/faults.py                  # 20,000 events, 4 producer processes, every fault twice
-    .venv/bin/python bench/faults.py --quick          # 2,000 events, each fault once (tests/faults runs this)
+    .venv/bin/python bench/faults.py --quick          # 1,000 events, each fault once (tests/faults runs this)
     .venv/bin/python bench/faults.py --events 50000 --producers 6 --outage 15
 
 What runs, all on 127.0.0.1 and all its own (nothing outside this machine is touched):
@@ -515,21 +515,21 @@ def _run_faults(schedule, args, app: Tracemark, pg: Postgres, redis: Redis, prog
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=None, help="events to send (default 20000; --quick 2000)")
+    parser.add_argument("--events", type=int, default=None, help="events to send (default 20000; --quick 1000)")
     parser.add_argument("--producers", type=int, default=4)
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--celery-workers", type=int, default=2)
     parser.add_argument(
-        "--outage", type=float, default=None, help="seconds each server stays down (default 8; --quick 4)"
+        "--outage", type=float, default=None, help="seconds each server stays down (default 8; --quick 3)"
     )
     parser.add_argument("--drain-timeout", type=float, default=300)
-    parser.add_argument("--quick", action="store_true", help="2,000 events, each fault once")
+    parser.add_argument("--quick", action="store_true", help="1,000 events, each fault once")
     parser.add_argument("--no-demo", action="store_true", help="skip seed_demo (no AI systems, no findings)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
     args = parser.parse_args(argv)
-    args.events = args.events or (2000 if args.quick else 20000)
-    args.outage = args.outage if args.outage is not None else (4.0 if args.quick else 8.0)
+    args.events = args.events or (1000 if args.quick else 20000)
+    args.outage = args.outage if args.outage is not None else (3.0 if args.quick else 8.0)
 
     figures = run(args)
     print()

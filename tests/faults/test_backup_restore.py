@@ -43,14 +43,15 @@ def test_a_restored_dump_verifies_and_keeps_the_ledger_append_only(
     restored = _with_db(source, "tracemark_restore_test")
     dump = tmp_path / "tracemark.dump"
     pg = _pg_bin()
-    with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as admin:
+    server = _with_db(source, "postgres")
+    with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier("tracemark_restore_test"))
         )
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier("tracemark_restore_test")))
     try:
         # The commands of docs/deploy.md, "Backup and restore".
         subprocess.run([pg / "pg_dump", "-Fc", "--no-owner", "-d", source, "-f", dump], check=True)
+        subprocess.run([pg / "createdb", f"--maintenance-db={server}", "tracemark_restore_test"], check=True)
         subprocess.run([pg / "pg_restore", "--no-owner", "--exit-on-error", "-d", restored, dump], check=True)
         verified = subprocess.run(
             [sys.executable, "manage.py", "verify_ledger"],

@@ -161,6 +161,23 @@ def test_two_web_processes_and_two_workers_on_one_postgres_and_one_redis(
     pings = _run(env, str(VENV_BIN / "celery"), "-A", "config", "inspect", "ping", "--timeout", "5")
     verified = _run(env, py, manage, "verify_ledger")
     metrics = requests.get(f"http://127.0.0.1:{ports[0]}/metrics", timeout=10).text
+    # "Reverse proxy and TLS": a request as the proxy forwards an HTTPS one.
+    behind_tls = _run(
+        env, "curl", "-sS", "-o", "/dev/null", "-D", "-", "-H", "X-Forwarded-Proto: https",
+        f"http://127.0.0.1:{ports[0]}/healthz",
+    )  # fmt: skip
+    # "Retention and housekeeping", then "Each release": revoking a key.
+    _run(env, py, manage, "clearsessions")
+    _run(env, py, manage, "revoke_api_key", "deploy-test")
+    after_revocation = [
+        requests.post(
+            f"http://127.0.0.1:{port}/api/v1/lineage",
+            data=b"{}",  # refused before the body is read
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            timeout=30,
+        ).status_code
+        for port in ports
+    ]
     codes = processes.stop_all()
 
     # HSTS for subdomains and preloading are the operator's choice (docs/deploy.md); nothing else is left.
@@ -171,4 +188,6 @@ def test_two_web_processes_and_two_workers_on_one_postgres_and_one_redis(
     assert pings.count("pong") == 2
     assert "tracemark_outbox_pending 0.0" in metrics
     assert 'tracemark_intake_events_total{status="accepted"}' in metrics
+    assert "strict-transport-security: max-age=31536000" in behind_tls.lower()
+    assert after_revocation == [401, 401]
     assert codes == [0] * len(codes)

@@ -1,4 +1,7 @@
-"""The --quick variant of bench/faults.py: 2,000 events while each server is killed or restarted once."""
+"""The --quick variant of bench/faults.py: 1,000 events while each server is killed or restarted once.
+
+The full run (20,000 events, every fault twice) is run by hand; its figures are in docs/deploy.md.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ def test_nothing_acknowledged_is_lost_while_web_workers_broker_and_database_fail
 
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert figures["acknowledged"] == figures["events_sent"] == 2000
+    assert figures["acknowledged"] == figures["events_sent"] == 1000
     assert figures["acknowledged_missing"] == 0
     assert figures["stored_twice"] == 0
     assert figures["ledger_ok"]

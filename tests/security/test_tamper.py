@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from lineage.canonical import canonical_json, sha256_hex
 from lineage.ledger import ledger_verify
@@ -103,6 +103,19 @@ def test_with_every_trigger_disabled_by_alter_table_an_edit_is_still_caught() ->
 
     assert result.problem is not None
     assert result.problem.seq == 2
+
+
+@pytest.mark.postgres
+def test_truncate_of_the_ledger_is_refused_by_postgresql() -> None:
+    _ingest(2)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred FK checks pending on the table
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE lineage_ledgerentry CASCADE")
+
+    assert ledger_verify().ok
+    assert ledger_verify().count == 2
 
 
 def _swap_via_python(a: int, b: int, columns: tuple[str, ...] = SWAPPED) -> None:
