@@ -35,7 +35,7 @@ RETRY = {
     "ignore_result": True,
 }
 SWEEP_CHUNK = 200
-# The outbox topic of intake transactions, and the cursor of how far the catalog has processed them.
+# The outbox topic of fold transactions, and the cursor of how far the catalog has processed them.
 GRAPH_CHANGED = "graph.changed"
 GRAPH_CURSOR = "graph-changes"
 # Outbox messages one process_graph_change task takes along at most.

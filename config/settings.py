@@ -276,6 +276,8 @@ TRACEMARK_INLINE_SYSTEM_EVALUATIONS = env_int("TRACEMARK_INLINE_SYSTEM_EVALUATIO
 TRACEMARK_SWEEP_MINUTES = env_int("TRACEMARK_SWEEP_MINUTES", 30)
 CELERY_BEAT_SCHEDULE = {
     "drain-outbox": {"task": "lineage.dispatch_outbox", "schedule": float(TRACEMARK_OUTBOX_DRAIN_SECONDS)},
+    # Same period: folds what a web process appended to the ledger but died before folding.
+    "fold-pending": {"task": "lineage.fold_pending", "schedule": float(TRACEMARK_OUTBOX_DRAIN_SECONDS)},
     "expire-waivers": {"task": "catalog.expire_waivers", "schedule": crontab(minute="*/5")},
     "sweep-policies": {"task": "catalog.sweep", "schedule": float(TRACEMARK_SWEEP_MINUTES * 60)},
 }

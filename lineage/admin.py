@@ -14,6 +14,7 @@ from lineage.models import (
     DatasetField,
     DatasetSymlink,
     DatasetVersion,
+    FoldFailure,
     Job,
     JobDatasetEdge,
     JobVersion,
@@ -80,6 +81,19 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     @admin.display(description="hash")
     def short_hash(self, obj: LedgerEntry) -> str:
         return obj.payload_hash[:16]
+
+
+@admin.register(FoldFailure)
+class FoldFailureAdmin(ReadOnlyAdmin):
+    """Ledger events the graph set aside because folding them raised (see ``graph_catch_up``)."""
+
+    list_display = ["seq", "created_at", "first_line"]
+    readonly_fields = ["seq", "created_at", "error"]
+
+    @admin.display(description="error")
+    def first_line(self, obj: FoldFailure) -> str:
+        lines = obj.error.strip().splitlines()
+        return lines[-1][:200] if lines else ""
 
 
 @admin.register(Namespace)

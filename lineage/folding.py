@@ -1,6 +1,7 @@
 """Fold accepted events into the stored provenance graph, a batch at a time.
 
-Everything here runs inside the intake transaction, after the ledger append. A batch costs a
+Everything here runs in a fold transaction behind the ledger append (``graph_catch_up`` in
+lineage.services holds the graph head while it folds the next entries in sequence order). A batch costs a
 fixed number of queries whatever its size: the state the batch needs is loaded first (one query
 per table), every event is then applied in ledger order to that state in memory, and the changes
 are written back with bulk inserts and upserts on natural keys. Because events are applied one
@@ -1644,10 +1645,19 @@ class _Batch:
         _bulk(Tag, rows, conflict=["name"])
 
     def _write_checkpoint(self) -> None:
-        last = self.items[-1].seq
-        received = LedgerEntry.objects.filter(seq=last).values_list("received_at", flat=True).first()
-        if received is not None:
-            _bulk(GraphCheckpoint, [{"seq": last, "received_at": received}], conflict=["seq"])
+        """One checkpoint per request folded: the last sequence of each run of entries received
+        together (a fold takes in the events of every request that appended meanwhile)."""
+        seqs = [item.seq for item in self.items]
+        received: list[tuple[int, datetime]] = []
+        for start in range(0, len(seqs), CHUNK):
+            chunk = seqs[start : start + CHUNK]
+            received += LedgerEntry.objects.filter(seq__in=chunk).order_by("seq").values_list("seq", "received_at")
+        rows = [
+            {"seq": seq, "received_at": at}
+            for i, (seq, at) in enumerate(received)
+            if i + 1 == len(received) or received[i + 1][1] != at
+        ]
+        _bulk(GraphCheckpoint, rows, conflict=["seq"])
 
 
 def _write_back(model: type[Model], states: list[Any], row: Any, fields: list[str]) -> None:

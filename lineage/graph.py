@@ -14,7 +14,7 @@ more. Upstream and downstream have their own depth; a depth of 0 leaves that sid
 
 As of: every query takes ``as_of_seq`` (a ledger sequence) or ``as_of`` (a timestamp). A
 timestamp means "what Tracemark had received by then": it resolves to the sequence of the last
-intake transaction received at or before it (ledger receive time, not event time — a late
+intake request received at or before it (ledger receive time, not event time — a late
 event is known from when it arrived). ``None`` is the current graph.
 
 Node ids are the reference server's: ``dataset:<ns>:<name>``, ``job:<ns>:<name>``,
@@ -46,10 +46,10 @@ from lineage.models import (
     DatasetVersion,
     EdgeDirection,
     GraphCheckpoint,
+    GraphHead,
     Job,
     JobDatasetEdge,
     JobVersion,
-    LedgerHead,
     Namespace,
     Run,
     RunDataset,
@@ -176,7 +176,12 @@ def as_of_resolve(*, as_of_seq: int | None = None, as_of: datetime | None = None
             .first()
         )
         return seq or 0
-    return LedgerHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+    return graph_head_seq()
+
+
+def graph_head_seq() -> int:
+    """The last ledger sequence the graph has folded: what "now" means for a graph query."""
+    return GraphHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
 
 
 @dataclass(frozen=True)
@@ -195,7 +200,7 @@ class _At:
 
 def _at(*, as_of_seq: int | None = None, as_of: datetime | None = None) -> _At:
     seq = as_of_resolve(as_of_seq=as_of_seq, as_of=as_of)
-    head = LedgerHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+    head = graph_head_seq()
     return _At(seq=min(seq, head), head=seq >= head)
 
 

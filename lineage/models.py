@@ -521,8 +521,44 @@ class Tag(models.Model):
         return self.name
 
 
+class GraphHead(models.Model):
+    """How far the graph has folded the ledger: the last sequence folded, on a single row.
+
+    Every fold locks it (``lineage.services.graph_catch_up``), so the ledger is folded in sequence
+    order, once, whichever process gets there first; appends lock ``LedgerHead`` instead, so they
+    never wait for a fold.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="graphhead_singleton")]
+
+    def __str__(self) -> str:
+        return f"graph folded to #{self.seq}"
+
+
+class FoldFailure(models.Model):
+    """A ledger event the graph could not fold: a defect to fix, not a reason to stop folding.
+
+    The event stays in the ledger, unchanged, and the error is logged; the graph skips the event
+    and goes on with the next one, so one bad event never stops the intake. Staff see these rows
+    in the admin; a replay of the ledger into an empty database (``graph_replay``) after the fix
+    folds the event.
+    """
+
+    seq = models.BigIntegerField(primary_key=True)
+    error = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"#{self.seq} not folded"
+
+
 class GraphCheckpoint(models.Model):
-    """The last ledger sequence folded by one intake transaction, and when it was received.
+    """The last ledger sequence folded by one fold transaction, and when it was received.
 
     Translates an ``as_of`` timestamp into a ledger sequence with one indexed lookup.
     """

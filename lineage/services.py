@@ -4,29 +4,36 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import logging
 import secrets
+import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Literal
 
-from django.db import transaction
+import orjson
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from config.errors import FieldError
 from lineage.canonical import NotCanonicalisable, canonical_json, sha256_hex
 from lineage.folding import FoldItem, Touched, graph_fold
 from lineage.ledger import NewEntry, ledger_append, ledger_lock_head
-from lineage.models import ApiKey, LedgerEntry, OutboxMessage
+from lineage.models import ApiKey, FoldFailure, GraphHead, LedgerEntry, OutboxMessage
 from lineage.tasks import outbox_dispatch_after_commit
-from lineage.validation import EventInvalid, storage_problems, validate_event
+from lineage.validation import EventInvalid, event_kind, storage_problems, validate_event
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "tm_"
-# Outbox topic written by every intake transaction that stored at least one event.
+# Outbox topic written by every fold transaction that folded at least one event.
 OUTBOX_GRAPH_CHANGED = "graph.changed"
 # last_used_at is refreshed at most this often, so the hot path does not write on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Ledger entries folded per graph transaction: enough to amortise the fold's fixed cost.
+FOLD_BATCH = 1000
 
 
 # --- Producer API keys --------------------------------------------------------------------------
@@ -197,10 +204,21 @@ def events_ingest(
     return IntakeOutcome(results=[r for r in results if r is not None], touched=touched)
 
 
-@transaction.atomic
 def _store(
     prepared: list[_Prepared], producer: ApiKey | None, received_at: datetime
 ) -> tuple[dict[int, IntakeResult], Touched]:
+    results, last_seq = _append(prepared, producer, received_at)
+    touched = Touched()
+    if last_seq is not None:
+        touched = graph_catch_up(upto_seq=last_seq).touched
+    return results, touched
+
+
+@transaction.atomic
+def _append(
+    prepared: list[_Prepared], producer: ApiKey | None, received_at: datetime
+) -> tuple[dict[int, IntakeResult], int | None]:
+    """Append the events that are not in the ledger yet; the head stays locked only for this."""
     head = ledger_lock_head()
     hashes = {p.payload_hash for p in prepared}
     known = dict(
@@ -245,26 +263,111 @@ def _store(
             results[p.index] = IntakeResult(
                 status="duplicate", seq=known[p.payload_hash], payload_hash=p.payload_hash, kind=p.kind
             )
-    touched = graph_fold(
-        [
-            FoldItem(seq=row.seq, kind=p.kind, event=p.event, event_time=p.event_time)
-            for p, row in zip(fresh, rows, strict=True)
-        ]
-    )
-    if rows:
-        message = OutboxMessage.objects.create(
-            topic=OUTBOX_GRAPH_CHANGED,
-            payload={
-                "seq_from": rows[0].seq,
-                "seq_to": rows[-1].seq,
-                "dataset_ids": sorted(touched.dataset_ids),
-                "job_ids": sorted(touched.job_ids),
-                "run_ids": sorted(touched.run_ids),
-            },
-        )
-        # Publish it as soon as the events are committed; the beat drain retries if this fails.
-        transaction.on_commit(partial(outbox_dispatch_after_commit, message.pk))
-    return results, touched
+    return results, (rows[-1].seq if rows else None)
+
+
+# --- Folding the ledger into the graph ------------------------------------------------------------
+
+
+@dataclass
+class CatchUp:
+    folded: int = 0  # events folded by this call
+    head: int = 0  # the graph head after it
+    failed: list[int] = field(default_factory=list)  # sequences that could not be folded
+    touched: Touched = field(default_factory=Touched)
+
+
+def graph_catch_up(*, upto_seq: int | None = None, batch_size: int = FOLD_BATCH) -> CatchUp:
+    """Fold the ledger entries the graph has not folded yet, in sequence order, a batch at a time.
+
+    The intake calls this right after its append commits and answers once its events are folded,
+    so a 2xx still means "in the graph". The graph head's lock makes callers take turns: whoever
+    holds it folds *everything* pending — the events of every request that appended meanwhile —
+    in one batch, and the requests behind it find their events already folded. Under load, one
+    fold serves many requests; the ledger head is never held during a fold.
+
+    With ``upto_seq`` it returns as soon as the graph has folded that far; without, once nothing
+    is pending (the ``lineage.fold_pending`` beat task, after a crash between append and fold).
+    Each batch is its own transaction, with its ``graph.changed`` outbox message.
+    """
+    done = CatchUp()
+    while True:
+        with transaction.atomic():
+            head = _lock_graph_head()
+            done.head = head.seq
+            if upto_seq is not None and head.seq >= upto_seq:
+                return done
+            rows = list(
+                LedgerEntry.objects.filter(seq__gt=head.seq)
+                .order_by("seq")
+                .values_list("seq", "kind", "payload", "event_time")[:batch_size]
+            )
+            if not rows:
+                return done
+            items = [
+                FoldItem(seq=seq, kind=event_kind(event), event=event, event_time=event_time)
+                for seq, kind, payload, event_time in rows
+                if kind == LedgerEntry.Kind.EVENT
+                for event in (orjson.loads(payload),)
+            ]
+            touched, failed = _fold_isolating_failures(items)
+            GraphHead.objects.filter(id=1).update(seq=rows[-1][0], updated_at=timezone.now())
+            folded = [item for item in items if item.seq not in failed]
+            if folded:
+                message = OutboxMessage.objects.create(
+                    topic=OUTBOX_GRAPH_CHANGED,
+                    payload={
+                        "seq_from": folded[0].seq,
+                        "seq_to": folded[-1].seq,
+                        "dataset_ids": sorted(touched.dataset_ids),
+                        "job_ids": sorted(touched.job_ids),
+                        "run_ids": sorted(touched.run_ids),
+                    },
+                )
+                # Publish it as soon as the fold commits; the beat drain retries if this fails.
+                transaction.on_commit(partial(outbox_dispatch_after_commit, message.pk))
+        done.head = rows[-1][0]
+        done.folded += len(folded)
+        done.failed.extend(sorted(failed))
+        done.touched.dataset_ids |= touched.dataset_ids
+        done.touched.job_ids |= touched.job_ids
+        done.touched.run_ids |= touched.run_ids
+        if upto_seq is not None and done.head >= upto_seq:
+            return done
+
+
+def _lock_graph_head() -> GraphHead:
+    head = GraphHead.objects.select_for_update().filter(id=1).first()
+    if head is None:  # a flushed database: the ledger is empty too
+        GraphHead.objects.bulk_create([GraphHead(id=1, seq=0)], ignore_conflicts=True)
+        head = GraphHead.objects.select_for_update().get(id=1)
+    return head
+
+
+def _fold_isolating_failures(items: list[FoldItem]) -> tuple[Touched, set[int]]:
+    """Fold the batch; if it fails for a reason other than the database being unreachable, fold
+    its events one at a time and set aside (``FoldFailure``, logged) those that still fail."""
+    try:
+        with transaction.atomic():
+            return graph_fold(items), set()
+    except (OperationalError, InterfaceError):
+        raise  # the database is down or the connection broke: nothing to set aside, retry later
+    except Exception:
+        if len(items) == 1:
+            item = items[0]
+            logger.exception("fold: ledger entry #%s could not be folded; the graph skips it", item.seq)
+            FoldFailure.objects.update_or_create(
+                seq=item.seq, defaults={"error": traceback.format_exc(limit=20)[-20000:]}
+            )
+            return Touched(), {item.seq}
+    touched, failed = Touched(), set()
+    for item in items:
+        one, bad = _fold_isolating_failures([item])
+        touched.dataset_ids |= one.dataset_ids
+        touched.job_ids |= one.job_ids
+        touched.run_ids |= one.run_ids
+        failed |= bad
+    return touched, failed
 
 
 # --- Governance decisions ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The outbox dispatcher: hands ``OutboxMessage`` rows to Celery, never losing one.
 
-The intake writes a row in the event's own transaction. Right after commit the web process tries
+The fold writes a row in the transaction that folds the events. Right after commit the web process tries
 to publish it (best effort); the ``lineage.dispatch_outbox`` beat task drains whatever is left
 every few seconds. A row is marked dispatched only after the broker accepted every task it routes
 to, so a broker outage leaves rows pending — and the intake keeps accepting events meanwhile.
@@ -109,3 +109,18 @@ def dispatch_outbox(limit: int = 500) -> int:
         total += result.dispatched
         if result.pending_error or result.dispatched < limit:
             return total
+
+
+@shared_task(name="lineage.fold_pending", ignore_result=True, soft_time_limit=50, time_limit=60)
+def fold_pending() -> int:
+    """Fold ledger entries no request has folded (a web process died between append and fold).
+
+    Triggered by celery beat every few seconds; usually finds nothing to do. Safe to run
+    concurrently with the intake: folds take turns on the graph head's lock.
+    """
+    from lineage.services import graph_catch_up  # services imports this module
+
+    done = graph_catch_up()
+    if done.folded:
+        logger.warning("fold: %s ledger entries were waiting for a fold; folded up to #%s", done.folded, done.head)
+    return done.folded

@@ -209,6 +209,11 @@ def validate_event(event: object) -> Validated:
     return Validated(kind=kind, event_time=stamp.value, warnings=tuple(_warnings(event, kind, stamp)))
 
 
+def event_kind(event: Mapping[str, Any]) -> EventKind:
+    """RunEvent, DatasetEvent or JobEvent, for an event that passed validation."""
+    return _kind(event)
+
+
 def _kind(event: Mapping[str, Any]) -> EventKind:
     # Same precedence as the schema's if/then/else chain.
     if "run" in event:

@@ -8,8 +8,9 @@ import orjson
 import pytest
 import requests
 
+from lineage.graph import graph_head_seq
 from lineage.ledger import ledger_verify
-from lineage.models import LedgerEntry
+from lineage.models import FoldFailure, Job, LedgerEntry, Run
 from lineage.services import api_key_issue
 from tests.factories import run_event
 from tests.servers import GunicornServer
@@ -35,6 +36,11 @@ def test_concurrent_writers_through_several_gunicorn_workers_keep_the_chain_whol
     assert codes.count(201) == 240
     assert list(LedgerEntry.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, 241))
     assert ledger_verify().ok
+    # Every answer came after its event was folded: the graph holds all 240, each once.
+    assert graph_head_seq() == 240
+    assert Job.objects.count() == 240
+    assert Run.objects.count() == 240
+    assert not FoldFailure.objects.exists()
 
 
 def test_the_same_event_sent_by_many_clients_at_once_is_stored_once(gunicorn_server: GunicornServer) -> None:
