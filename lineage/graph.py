@@ -50,6 +50,8 @@ from lineage.models import (
     Job,
     JobDatasetEdge,
     JobVersion,
+    LedgerEntry,
+    LedgerHead,
     Namespace,
     Run,
     RunDataset,
@@ -180,8 +182,23 @@ def as_of_resolve(*, as_of_seq: int | None = None, as_of: datetime | None = None
 
 
 def graph_head_seq() -> int:
-    """The last ledger sequence the graph has folded: what "now" means for a graph query."""
-    return GraphHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+    """What "now" means for a query: the last ledger sequence before the first unfolded event.
+
+    The graph folds events behind the ledger append, so for an instant the ledger head may be
+    ahead of the fold. Governance entries (the catalog's decisions) need no fold: when no event
+    waits, "now" is the ledger head, so a query sees a decision recorded after the last fold.
+    """
+    ledger = LedgerHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+    folded = GraphHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+    if folded >= ledger:
+        return ledger
+    waiting = (
+        LedgerEntry.objects.filter(seq__gt=folded, kind=LedgerEntry.Kind.EVENT)
+        .order_by("seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
+    return ledger if waiting is None else waiting - 1
 
 
 @dataclass(frozen=True)

@@ -109,3 +109,12 @@ def test_an_entry_that_cannot_be_folded_is_set_aside_and_the_graph_goes_on() -> 
     assert graph_head_seq() == result.seq
     assert LedgerEntry.objects.count() == 2  # the bad entry stays in the ledger, unchanged
     assert ledger_verify().ok
+
+
+def test_now_includes_a_governance_decision_recorded_after_the_last_fold() -> None:
+    events_ingest(events=[run_event(job="a")])
+    decision = governance_record(action="waive", subject="finding:1", actor="alice", details={})
+
+    assert as_of_resolve() == graph_head_seq() == decision.seq  # no event waits: now is the ledger head
+    pending = append_only(run_event(job="b"))
+    assert as_of_resolve() == pending - 1  # an event waits: now stops just before it
