@@ -7,6 +7,7 @@ database's own work. ``bulk_insert`` sends binary arrays through a server-side-b
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,21 +42,45 @@ def bulk_insert(
             update_fields=[model._meta.get_field(name).name for name in update] if update else None,
         )
         return [tuple(getattr(obj, name) for name in returning) for obj in objs] if returning else []
-    names = list(rows[0])
-    fields = [concrete_field(model, name) for name in names]
-    casts, selects, params = [], [], []
-    for i, (name, fld) in enumerate(zip(names, fields, strict=True)):
+    names = tuple(rows[0])
+    sql, json_columns = _insert_sql(model, names, tuple(conflict), tuple(update), tuple(returning))
+    params = []
+    for name in names:
+        values = [row[name] for row in rows]
+        if name in json_columns:
+            values = [None if v is None else orjson.dumps(v).decode() for v in values]
+        params.append(values)
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection._prepare_cursor(ServerBindingCursor(connection.connection))  # type: ignore[attr-defined,call-arg]
+    with cursor:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()] if returning else []
+
+
+@functools.cache
+def _insert_sql(
+    model: type[Model],
+    names: tuple[str, ...],
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
+    returning: tuple[str, ...],
+) -> tuple[str, frozenset[str]]:
+    """The statement for one shape of insert, built once per process (the fold sends the same few)."""
+    casts, selects, json_columns = [], [], set()
+    for i, name in enumerate(names):
+        fld = concrete_field(model, name)
         target = fld.target_field if isinstance(fld, ForeignKey) else fld
         db_type = str(target.db_type(connection)).split("(")[0]
-        values = [row[name] for row in rows]
         if db_type == "jsonb":
-            values = [None if v is None else orjson.dumps(v).decode() for v in values]
+            json_columns.add(name)
             casts.append("%b::text[]")
             selects.append(f"u.c{i}::jsonb")
         else:
             casts.append(f"%b::{db_type}[]")
             selects.append(f"u.c{i}")
-        params.append(values)
 
     def column(name: str) -> str:
         return connection.ops.quote_name(str(concrete_field(model, name).column))
@@ -74,14 +99,7 @@ def bulk_insert(
             sql += f" ON CONFLICT ({arbiter}) DO NOTHING"
     if returning:
         sql += f" RETURNING {', '.join(column(n) for n in returning)}"
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = connection._prepare_cursor(ServerBindingCursor(connection.connection))  # type: ignore[attr-defined,call-arg]
-    with cursor:
-        cursor.execute(sql, params)
-        return [tuple(row) for row in cursor.fetchall()] if returning else []
+    return sql, frozenset(json_columns)
 
 
 def concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
