@@ -18,7 +18,16 @@ from django.db.models import Max
 from catalog.exceptions import CatalogInvalid
 from catalog.expressions import expression_compile
 from catalog.jurisdictions import jurisdiction_within, jurisdiction_zone
-from catalog.models import AISystem, FederatedRound, MemberRole, Policy, QualityResult, Severity
+from catalog.models import (
+    AISystem,
+    Attribute,
+    FederatedRound,
+    GovernanceAssertion,
+    MemberRole,
+    Policy,
+    QualityResult,
+    Severity,
+)
 from catalog.selectors import Composition, Governance, classification_flags, governance_get, system_composition
 from catalog.services import _record, catalog_refresh_after_commit
 from catalog.taxonomy import ClassificationFlags
@@ -580,10 +589,15 @@ def log_retention(policy: Policy, subject: SystemSubject) -> list[Violation]:
 def cross_border_transfer(policy: Policy, subject: JobSubject) -> list[Violation]:
     zones = policy.parameters.get("zones", ["EU"])
     exempt = set(policy.parameters.get("exempt_classifications", ["aggregated"]))
+    # Only datasets with a jurisdiction as of the evaluation can be either end of a transfer, so
+    # only their edges are read: a busy job has thousands of runs over datasets without one.
+    located = GovernanceAssertion.objects.as_of(subject.as_of_seq).filter(
+        field="", attribute=Attribute.JURISDICTION, present=True
+    )
     edges = list(
-        RunDataset.objects.filter(run__job=subject.job, first_seq__lte=subject.as_of_seq).values_list(
-            "run_id", "dataset_id", "direction"
-        )
+        RunDataset.objects.filter(
+            run__job=subject.job, first_seq__lte=subject.as_of_seq, dataset_id__in=located.values("dataset_id")
+        ).values_list("run_id", "dataset_id", "direction")
     )
     inputs: dict[int, set[int]] = {}
     outputs: dict[int, set[int]] = {}

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 from catalog.models import Attribute, GovernanceAssertion, Source
+from catalog.querysets import ids_in
 from catalog.selectors import Governance, Value, classification_flags, governance_get
 from catalog.services import AssertionSpec, Change, assertions_reconcile
 from catalog.taxonomy import ClassificationFlags
@@ -61,20 +62,39 @@ def carries(edge: ColumnEdge) -> bool:
     return edge.transformation_type == "DIRECT" and not edge.masking
 
 
+def _classified() -> QuerySet[GovernanceAssertion]:
+    """Datasets with a current classification, as a subquery: the only inputs that can carry one.
+
+    A superset of those whose effective values hold a propagating classification (an override or
+    a non-propagating key may still leave them with nothing to pass on).
+    """
+    return GovernanceAssertion.objects.filter(
+        attribute=Attribute.CLASSIFICATION, valid_to_seq__isnull=True, present=True
+    ).values("dataset_id")
+
+
 def _column_edges(output_ids: list[int]) -> list[ColumnEdge]:
+    """Current column-lineage edges into these datasets, from inputs that have a classification."""
     model = column_lineage_model()
     if model is None or not output_ids:
         return []
-    rows = model.objects.filter(output_dataset_id__in=output_ids, valid_to_seq__isnull=True).values_list(
-        "output_dataset_id",
-        "output_field",
-        "input_dataset_id",
-        "input_field",
-        "transformation_type",
-        "masking",
-        "job_id",
-    )
-    return [ColumnEdge(*row) for row in rows]
+    edges: list[ColumnEdge] = []
+    for start in range(0, len(output_ids), CHUNK):
+        rows = model.objects.filter(
+            output_dataset_id__in=ids_in(output_ids[start : start + CHUNK]),
+            input_dataset_id__in=_classified(),
+            valid_to_seq__isnull=True,
+        ).values_list(
+            "output_dataset_id",
+            "output_field",
+            "input_dataset_id",
+            "input_field",
+            "transformation_type",
+            "masking",
+            "job_id",
+        )
+        edges += [ColumnEdge(*row) for row in rows]
+    return edges
 
 
 def _levels(seeds: set[int]) -> list[list[int]]:
@@ -90,7 +110,7 @@ def _levels(seeds: set[int]) -> list[list[int]]:
             rows = RunDataset.objects.filter(
                 direction=RunDataset.Direction.OUTPUT,
                 run__io__direction=RunDataset.Direction.INPUT,
-                run__io__dataset_id__in=ids[start : start + CHUNK],
+                run__io__dataset_id__in=ids_in(ids[start : start + CHUNK]),
             ).values_list("dataset_id", flat=True)
             for target in rows.distinct():
                 if depth.get(target, -1) < level:
@@ -125,14 +145,26 @@ def _propagating(values: Iterable[Value], flags: dict[str, ClassificationFlags])
     return [v for v in values if v.value in flags and flags[v.value].propagates]
 
 
+def _carries_any(gov: Governance, flags: dict[str, ClassificationFlags]) -> bool:
+    """Whether a dataset has a propagating classification, on itself or on any column."""
+    values = list(gov.values.get(Attribute.CLASSIFICATION, []))
+    for column in gov.columns.values():
+        values += column.get(Attribute.CLASSIFICATION, [])
+    return bool(_propagating(values, flags))
+
+
 def _propagate_level(targets: list[int], flags: dict[str, ClassificationFlags]) -> list[Change]:
+    # Only edges from classified inputs can carry anything; a sweep level can hold tens of
+    # thousands of targets fed by unclassified data. (Column edges are filtered alike, so the
+    # dataset-level fallback below still skips exactly the pairs that have column lineage.)
     edges: set[tuple[int, int, int]] = set()  # (input, job, output)
     for start in range(0, len(targets), CHUNK):
         edges.update(
             RunDataset.objects.filter(
                 direction=RunDataset.Direction.INPUT,
+                dataset_id__in=_classified(),
                 run__io__direction=RunDataset.Direction.OUTPUT,
-                run__io__dataset_id__in=targets[start : start + CHUNK],
+                run__io__dataset_id__in=ids_in(targets[start : start + CHUNK]),
             )
             .values_list("dataset_id", "run__job_id", "run__io__dataset_id")
             .distinct()
@@ -140,9 +172,20 @@ def _propagate_level(targets: list[int], flags: dict[str, ClassificationFlags]) 
     column_edges = _column_edges(targets)
     inputs = {i for i, _, _ in edges} | {e.input_dataset for e in column_edges}
     governance: dict[int, Governance] = governance_get(dataset_ids=inputs)
-    names = node_names(
-        dataset_ids=inputs | set(targets), job_ids={j for _, j, _ in edges} | {e.job for e in column_edges if e.job}
-    )
+    # Names only for the edges that carry something: evidence paths are all they are used for,
+    # and a sweep level can hold tens of thousands of targets of which few receive a value.
+    carrying = {i for i in inputs if _carries_any(governance[i], flags)}
+    named_datasets: set[int] = set()
+    named_jobs: set[int] = set()
+    for edge in column_edges:
+        if edge.input_dataset in carrying:
+            named_datasets |= {edge.input_dataset, edge.output_dataset}
+            named_jobs.add(edge.job)
+    for source, job, target in edges:
+        if source in carrying:
+            named_datasets |= {source, target}
+            named_jobs.add(job)
+    names = node_names(dataset_ids=named_datasets, job_ids={j for j in named_jobs if j})
 
     def dnode(pk: int) -> str:
         return names.get(("dataset", pk), f"dataset:#{pk}")
@@ -197,7 +240,9 @@ def _propagate_level(targets: list[int], flags: dict[str, ClassificationFlags]) 
     for start in range(0, len(targets), CHUNK):
         scope.update(
             GovernanceAssertion.objects.filter(
-                source=Source.PROPAGATION, valid_to_seq__isnull=True, dataset_id__in=targets[start : start + CHUNK]
+                source=Source.PROPAGATION,
+                valid_to_seq__isnull=True,
+                dataset_id__in=ids_in(targets[start : start + CHUNK]),
             ).values_list("dataset_id", "field", "attribute")
         )
     return assertions_reconcile(

@@ -7,7 +7,9 @@ sequence it returns is the ``first_seq`` / ``valid_to_seq`` of the rows it chang
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -597,21 +599,36 @@ def governance_rule_add(
     return rule
 
 
+def _rule_matcher(pattern: str) -> Callable[[str], bool]:
+    """``pattern`` as the ``__regex`` lookup would match it (same regex, ``re.search`` semantics)."""
+    if pattern == "*":
+        return lambda _value: True
+    search = re.compile(glob_regex(pattern)).search
+    return lambda value: search(value) is not None
+
+
 def governance_rules_apply(*, dataset_ids: Iterable[int] | None = None) -> list[Change]:
     """Recompute rule-sourced values for the given datasets (all when None). Idempotent.
 
     Column rules match the column names the producer's latest schema facet declared, as far as
     the catalog knows them (``dataset_columns``).
+
+    Rules are matched in Python against the batch's (namespace, name) pairs, read in one query,
+    instead of one ``__regex`` query per rule and batch: the sweep calls this for every dataset,
+    and those queries (each carrying the batch's ids) were most of its cost. The regex is the one
+    the lookup used; a namespace pattern is tried once per namespace, not once per dataset.
     """
     from catalog.selectors import dataset_columns
 
     rules = list(GovernanceRule.objects.filter(enabled=True))
+    matchers = [(rule, _rule_matcher(rule.namespace_pattern), _rule_matcher(rule.name_pattern)) for rule in rules]
     datasets = Dataset.objects.all()
     if dataset_ids is not None:
         datasets = datasets.filter(pk__in=list(dataset_ids))
     all_changes: list[Change] = []
-    ids = list(datasets.values_list("pk", flat=True).order_by("pk"))
-    for batch in _chunks(ids, 2000):
+    rows = list(datasets.values_list("pk", "namespace__name", "name").order_by("pk"))
+    for batch_rows in _chunks(rows, 2000):
+        batch = [pk for pk, _ns, _name in batch_rows]
         scope: set[tuple[int, str, str]] = set()
         desired: list[AssertionSpec] = []
         # Every dataset in the batch is in scope for dataset-level attributes any rule sets, so a
@@ -624,11 +641,18 @@ def governance_rules_apply(*, dataset_ids: Iterable[int] | None = None) -> list[
         for dataset_id, cols in columns.items():
             for col in cols:
                 scope.add((dataset_id, col, Attribute.CLASSIFICATION))
-        for rule in rules:
-            matched = Dataset.objects.filter(pk__in=batch).filter(
-                namespace__name__regex=glob_regex(rule.namespace_pattern), name__regex=glob_regex(rule.name_pattern)
+        by_namespace: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for pk, namespace, name in batch_rows:
+            by_namespace[namespace].append((pk, name))
+        for rule, namespace_matches, name_matches in matchers:
+            matched = sorted(
+                pk
+                for namespace, members in by_namespace.items()
+                if namespace_matches(namespace)
+                for pk, name in members
+                if name_matches(name)
             )
-            for dataset_id in matched.values_list("pk", flat=True):
+            for dataset_id in matched:
                 evidence = {"rule": rule.pk, "rule_name": rule.name}
                 if not rule.field_pattern:
                     desired.append(AssertionSpec(dataset_id, "", rule.attribute, rule.value, evidence, rule.pk))
