@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from catalog.expressions import expression_evaluate
 from catalog.findings import Transition, findings_reconcile
@@ -244,7 +244,7 @@ def jobs_evaluate(*, job_ids: Iterable[int]) -> Summary:
             else:
                 results.append((policy, _job_expression(policy, subject)))
         with transaction.atomic():
-            Job.objects.select_for_update().filter(pk=job.pk).exists()
+            _lock_job_evaluation(job.pk)
             for policy, violations in results:
                 summary.transitions += findings_reconcile(
                     policy=policy, subject=subject.key, system_id=None, violations=violations, evaluated_seq=head
@@ -283,3 +283,20 @@ def catalog_evaluate_all(*, system_slugs: Iterable[str] | None = None) -> Summar
     for system_id in systems.values_list("pk", flat=True):
         summary.add(system_evaluate(system_id=system_id))
     return summary
+
+
+# Advisory-lock key space of job evaluations (PostgreSQL); the job's id is added to it.
+_JOB_EVALUATION_LOCKS = 1 << 48
+
+
+def _lock_job_evaluation(job_id: int) -> None:
+    """Let one evaluation at a time reconcile a job's findings, until the transaction ends.
+
+    Not a row lock on the job: the graph fold updates job rows while it holds other rows, and a
+    ``FOR UPDATE`` here, taken before the findings are written, formed a deadlock with it under
+    load. An advisory lock orders evaluations of one job and nothing else. On SQLite the
+    transaction already holds the database's single write lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_JOB_EVALUATION_LOCKS + job_id])

@@ -5,6 +5,7 @@ Every API error answers ``{"message": str, "errors": [{"path": str, "message": s
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,8 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, ApplicationError):
         return Response(exc.body(), status=exc.status, headers=exc.headers)
     if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:
+        # The client is told to retry; the log says why (an outage, a deadlock, a timeout…).
+        logger.error("database error answered with 503: %s: %s", type(exc).__name__, str(exc).strip()[:500])
         err = _database_unavailable()
         return Response(err.body(), status=err.status, headers=err.headers)
     from rest_framework.views import exception_handler as drf_exception_handler

@@ -6,6 +6,7 @@ import fnmatch
 import hashlib
 import logging
 import secrets
+import time
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ OUTBOX_GRAPH_CHANGED = "graph.changed"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Ledger entries folded per graph transaction: enough to amortise the fold's fixed cost.
 FOLD_BATCH = 1000
+# A fold chosen as a deadlock victim is tried again this many times before the error goes up.
+DEADLOCK_RETRIES = 3
 
 
 # --- Producer API keys --------------------------------------------------------------------------
@@ -292,48 +295,66 @@ def graph_catch_up(*, upto_seq: int | None = None, batch_size: int = FOLD_BATCH)
     """
     done = CatchUp()
     while True:
-        with transaction.atomic():
-            head = _lock_graph_head()
-            done.head = head.seq
-            if upto_seq is not None and head.seq >= upto_seq:
-                return done
-            rows = list(
-                LedgerEntry.objects.filter(seq__gt=head.seq)
-                .order_by("seq")
-                .values_list("seq", "kind", "payload", "event_time")[:batch_size]
-            )
-            if not rows:
-                return done
-            items = [
-                FoldItem(seq=seq, kind=event_kind(event), event=event, event_time=event_time)
-                for seq, kind, payload, event_time in rows
-                if kind == LedgerEntry.Kind.EVENT
-                for event in (orjson.loads(payload),)
-            ]
-            touched, failed = _fold_isolating_failures(items)
-            GraphHead.objects.filter(id=1).update(seq=rows[-1][0], updated_at=timezone.now())
-            folded = [item for item in items if item.seq not in failed]
-            if folded:
-                message = OutboxMessage.objects.create(
-                    topic=OUTBOX_GRAPH_CHANGED,
-                    payload={
-                        "seq_from": folded[0].seq,
-                        "seq_to": folded[-1].seq,
-                        "dataset_ids": sorted(touched.dataset_ids),
-                        "job_ids": sorted(touched.job_ids),
-                        "run_ids": sorted(touched.run_ids),
-                    },
-                )
-                # Publish it as soon as the fold commits; the beat drain retries if this fails.
-                transaction.on_commit(partial(outbox_dispatch_after_commit, message.pk))
-        done.head = rows[-1][0]
-        done.folded += len(folded)
-        done.failed.extend(sorted(failed))
-        done.touched.dataset_ids |= touched.dataset_ids
-        done.touched.job_ids |= touched.job_ids
-        done.touched.run_ids |= touched.run_ids
-        if upto_seq is not None and done.head >= upto_seq:
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            try:
+                finished = _fold_next_batch(done, upto_seq, batch_size)
+                break
+            except OperationalError as exc:
+                # A deadlock victim's transaction was rolled back whole: nothing of it is stored,
+                # so it is safe to try again (PostgreSQL names the victim; the other side goes on).
+                if getattr(exc.__cause__, "sqlstate", None) != "40P01" or attempt == DEADLOCK_RETRIES:
+                    raise
+                if transaction.get_connection().in_atomic_block:
+                    raise  # inside a caller's transaction: only the caller can retry
+                logger.warning("fold: deadlock, retrying (attempt %s): %s", attempt + 1, str(exc).splitlines()[0])
+                time.sleep(0.02 * (attempt + 1))
+        if finished:
             return done
+
+
+def _fold_next_batch(done: CatchUp, upto_seq: int | None, batch_size: int) -> bool:
+    """Fold the next batch in one transaction and add it to ``done``; True when there is no more to do."""
+    with transaction.atomic():
+        head = _lock_graph_head()
+        done.head = head.seq
+        if upto_seq is not None and head.seq >= upto_seq:
+            return True
+        rows = list(
+            LedgerEntry.objects.filter(seq__gt=head.seq)
+            .order_by("seq")
+            .values_list("seq", "kind", "payload", "event_time")[:batch_size]
+        )
+        if not rows:
+            return True
+        items = [
+            FoldItem(seq=seq, kind=event_kind(event), event=event, event_time=event_time)
+            for seq, kind, payload, event_time in rows
+            if kind == LedgerEntry.Kind.EVENT
+            for event in (orjson.loads(payload),)
+        ]
+        touched, failed = _fold_isolating_failures(items)
+        GraphHead.objects.filter(id=1).update(seq=rows[-1][0], updated_at=timezone.now())
+        folded = [item for item in items if item.seq not in failed]
+        if folded:
+            message = OutboxMessage.objects.create(
+                topic=OUTBOX_GRAPH_CHANGED,
+                payload={
+                    "seq_from": folded[0].seq,
+                    "seq_to": folded[-1].seq,
+                    "dataset_ids": sorted(touched.dataset_ids),
+                    "job_ids": sorted(touched.job_ids),
+                    "run_ids": sorted(touched.run_ids),
+                },
+            )
+            # Publish it as soon as the fold commits; the beat drain retries if this fails.
+            transaction.on_commit(partial(outbox_dispatch_after_commit, message.pk))
+    done.head = rows[-1][0]
+    done.folded += len(folded)
+    done.failed.extend(sorted(failed))
+    done.touched.dataset_ids |= touched.dataset_ids
+    done.touched.job_ids |= touched.job_ids
+    done.touched.run_ids |= touched.run_ids
+    return upto_seq is not None and done.head >= upto_seq
 
 
 def _lock_graph_head() -> GraphHead:
