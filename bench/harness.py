@@ -215,6 +215,7 @@ class Gunicorn:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)  # extra environment of the server
 
     @property
     def base(self) -> str:
@@ -246,7 +247,7 @@ class Gunicorn:
         ]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                cmd, cwd=ROOT, env=django_env(self.database_url), stdout=log, stderr=subprocess.STDOUT
+                cmd, cwd=ROOT, env=django_env(self.database_url, **self.env), stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

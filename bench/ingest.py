@@ -54,6 +54,7 @@ DEFAULT_CONFIGS = ("sync:3", "gthread:2x4", "gthread:3x4", "gthread:2x8")
 class Options:
     events: int
     rss_bytes: int
+    rss_seconds: float
     duration: float
     warmup: float
     clients: int
@@ -62,6 +63,7 @@ class Options:
     configs: list[h.ServerConfig]
     phases: set[str]
     keep_db: bool
+    db_prefix: str
     tmpdir: str | None
     profile_dir: Path | None
     json_path: Path | None
@@ -96,7 +98,8 @@ class IntakeBench:
         self.databases: list[str] = []
         self.tmp = Path(tempfile.mkdtemp(prefix="tracemark-bench-", dir=options.tmpdir))
         self.token = ""
-        self.template = f"{DB_PREFIX}_template"
+        self.prefix = options.db_prefix
+        self.template = f"{self.prefix}_template"
 
     # setup / teardown
 
@@ -109,7 +112,7 @@ class IntakeBench:
         self.report.postgres = h.server_facts(url)
 
     def fresh_db(self, phase: str) -> str:
-        name = f"{DB_PREFIX}_{phase}"
+        name = f"{self.prefix}_{phase}"
         self.databases.append(name)
         return h.create_database(self.url, name, template=self.template)
 
@@ -127,7 +130,7 @@ class IntakeBench:
             h.wait_for_quiet(self.opt.wait_quiet)
 
     def account(self) -> h.CpuAccount:
-        return h.CpuAccount(DB_PREFIX)
+        return h.CpuAccount(self.prefix)
 
     def background(self, label: str, account: h.CpuAccount) -> float:
         share = account.others_share
@@ -163,6 +166,10 @@ class IntakeBench:
                 "background": {
                     "floor": self.background(f"floor on {config.label}", floor_cpu),
                     "intake": self.background(f"intake on {config.label}", intake_cpu),
+                },
+                "cpu_ms": {
+                    "floor": _cpu_ms(floor_cpu, floor.requests),
+                    "intake": _cpu_ms(intake_cpu, intake.requests),
                 },
             }
             self.report.single.append(entry)
@@ -226,6 +233,7 @@ class IntakeBench:
             "batch_size": size,
             "stored": stored,
             "background": self.background("batch", cpu),
+            "cpu_ms": _cpu_ms(cpu, self.opt.events),
             **result.as_dict(),
         }
         self._check_stored("batch", stored)
@@ -248,6 +256,7 @@ class IntakeBench:
             "stored": stored,
             "returncode": run.returncode,
             "background": self.background("ingest", cpu),
+            "cpu_ms": _cpu_ms(cpu, self.opt.events),
             "summary": run.stdout.strip().splitlines()[-1:] or [run.stderr.strip()[-300:]],
         }
         self._check_stored("ingest", stored)
@@ -259,7 +268,7 @@ class IntakeBench:
 
         path = self.events_file()
         self.settle()
-        name = f"{DB_PREFIX}_copy"
+        name = f"{self.prefix}_copy"
         self.databases.append(name)
         url = h.create_database(self.url, name)
         with psycopg.connect(url, connect_timeout=10) as conn:
@@ -280,6 +289,7 @@ class IntakeBench:
             "rate": round(rows / seconds, 1),
             "table": "raw_events (payload text), no index, COPY text format",
             "background": self.background("copy", cpu),
+            "cpu_ms": _cpu_ms(cpu, rows),
         }
         print(f"  COPY   {rows / seconds:8,.0f} ev/s  ({seconds:.1f} s)", file=sys.stderr)
         self._drop(name)
@@ -294,9 +304,10 @@ class IntakeBench:
         self.settle()
         try:
             with self.account() as cpu:
-                run = self._ingest_command(db, path, "rss")
+                run = self._ingest_command(db, path, "rss", timeout=self.opt.rss_seconds)
         finally:
             path.unlink(missing_ok=True)
+        stopped = run.returncode == -signal.SIGKILL and run.wall >= self.opt.rss_seconds
         stored = h.scalar(db, "SELECT count(*) FROM lineage_ledgerentry WHERE kind = 'event'")
         trace = [
             {"at": round(at / run.wall, 2), "rss": rss}
@@ -307,26 +318,33 @@ class IntakeBench:
             "events": events,
             "stored": stored,
             "seconds": round(run.wall, 1),
-            "rate": round(events / run.wall, 1),
+            "rate": round(int(stored or 0) / run.wall, 1),
             "peak_rss": run.peak_rss,
             "trace": trace,
             "returncode": run.returncode,
+            "stopped_after": self.opt.rss_seconds if stopped else None,
             "background": self.background("rss", cpu),
         }
-        if stored != events:
+        if stopped:
+            self.report.notes.append(
+                f"rss: stopped after {self.opt.rss_seconds:.0f} s (--rss-seconds) with {stored:,} of {events:,} "
+                "events stored; the peak RSS is over that part of the file"
+            )
+        elif stored != events:
             self.report.notes.append(f"rss: {stored} of {events} events stored")
         print(f"  rss    peak {h.fmt_mb(run.peak_rss)} on {size / 1e9:.2f} GB", file=sys.stderr)
         self._drop(db)
 
-    def _ingest_command(self, db: str, path: Path, label: str) -> h.ChildRun:
+    def _ingest_command(self, db: str, path: Path, label: str, timeout: float | None = None) -> h.ChildRun:
         cmd = [h.PYTHON, str(h.ROOT / "manage.py"), "ingest", str(path), "--no-progress"]
         if self.opt.profile_dir:
             spy = shutil.which("py-spy") or str(h.VENV_BIN / "py-spy")
             out = self.opt.profile_dir / f"{label}.collapsed.txt"
             cmd = [spy, "record", "--rate", "97", "--format", "raw", "--output", str(out), "--", *cmd]
         env = h.django_env(db, DEBUG="1" if self.opt.ingest_debug else "0")
-        run = h.run_measured(cmd, env=env, timeout=self.opt.timeout)
-        if run.returncode != 0:
+        limit = min(self.opt.timeout, timeout or self.opt.timeout)
+        run = h.run_measured(cmd, env=env, timeout=limit)
+        if run.returncode != 0 and not (run.returncode == -signal.SIGKILL and run.wall >= limit):
             self.report.notes.append(f"{label}: manage.py ingest exited {run.returncode}: {run.stderr[-500:]}")
         return run
 
@@ -450,6 +468,7 @@ def render(report: Report) -> str:
                 f">= {TARGET_SINGLE_RATIO:.0%} of floor",
                 _met(best["ratio"] >= TARGET_SINGLE_RATIO),
                 _share(best["background"]["intake"]),
+                f"{_cpu(best['cpu_ms']['intake'])} / {_cpu(best['cpu_ms']['floor'])} (floor)",
             ]
         )
         rows.append(
@@ -461,6 +480,7 @@ def render(report: Report) -> str:
                 "",
                 "",
                 _share(best["background"]["floor"]) + " (floor)",
+                "",
             ]
         )
     copy_rate = report.copy_floor.get("rate")
@@ -478,6 +498,7 @@ def render(report: Report) -> str:
                     f">= {TARGET_BATCH_RATE:,.0f} ev/s",
                     _met(data["rate"] >= TARGET_BATCH_RATE),
                     _share(data.get("background")),
+                    f"{_cpu(data.get('cpu_ms'))} / {_cpu(report.copy_floor.get('cpu_ms'))} (COPY)",
                 ]
             )
     if report.rss:
@@ -491,9 +512,10 @@ def render(report: Report) -> str:
                 f"< {TARGET_PEAK_RSS / 1e6:.0f} MB",
                 _met(r["peak_rss"] < TARGET_PEAK_RSS),
                 _share(r.get("background")),
+                "",
             ]
         )
-    lines.append(h.table(rows, ["measure", "figure", "floor", "ratio", "target", "met", "other CPU"]))
+    lines.append(h.table(rows, ["measure", "figure", "floor", "ratio", "target", "met", "other CPU", "CPU/event"]))
     if len(report.single) > 1:
         lines += ["", "single-event POSTs by gunicorn shape (same clients, same bodies):"]
         lines.append(
@@ -510,7 +532,15 @@ def render(report: Report) -> str:
                     ]
                     for s in report.single
                 ],
-                ["gunicorn", "floor", "floor p50/p95", "intake", "intake p50/p95", "ratio", "worker CPU/ev"],
+                [
+                    "gunicorn",
+                    "floor",
+                    "floor p50/p95",
+                    "intake",
+                    "intake p50/p95",
+                    "ratio",
+                    "worker CPU/ev",
+                ],
             )
         )
     details = []
@@ -537,7 +567,8 @@ def render(report: Report) -> str:
         r = report.rss
         trace = ", ".join(f"{p['at']:.0%}: {h.fmt_mb(p['rss'])}" for p in r["trace"])
         details.append(
-            f"rss: {r['events']:,} events in {r['seconds']:.0f} s ({r['rate']:,.0f} ev/s); RSS over time {trace}"
+            f"rss: {r['stored']:,} of {r['events']:,} events stored in {r['seconds']:.0f} s ({r['rate']:,.0f} ev/s); "
+            f"RSS over time {trace}"
         )
     if details:
         lines += ["", *details]
@@ -545,10 +576,26 @@ def render(report: Report) -> str:
         "",
         "other CPU: share of the machine used by processes outside the benchmark while it measured "
         "(0% on an idle machine).",
+        "CPU/event: CPU time of the benchmark's own processes (clients, server or command) and its "
+        "PostgreSQL backends per event; about cores / CPU per event is what an idle machine could reach "
+        "where nothing serialises the work (the ledger lock does serialise single events).",
     ]
     if report.notes:
         lines += ["", "notes:", *(f"  - {n}" for n in report.notes)]
     return "\n".join(lines)
+
+
+def _cpu_ms(account: h.CpuAccount, events: int) -> float | None:
+    """CPU milliseconds per event used by the benchmark's own processes and PostgreSQL backends.
+
+    On a shared machine this is the figure least disturbed by other work: the wall-clock rate an
+    idle machine could reach is about ``cores / CPU per event`` where nothing serialises the work.
+    """
+    return round(1000 * account.ours / events, 3) if events else None
+
+
+def _cpu(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} ms"
 
 
 def _met(ok: bool) -> str:
@@ -566,6 +613,12 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, help="events for batch/ingest/COPY (default 100000)")
     parser.add_argument("--rss-gb", type=float, help="size of the NDJSON file for the memory run (default 1)")
+    parser.add_argument(
+        "--rss-seconds",
+        type=float,
+        default=0,
+        help="stop the memory run after this many seconds (0: let it finish; the figure is then the peak so far)",
+    )
     parser.add_argument("--duration", type=float, help="seconds measured per single-event run (default 20)")
     parser.add_argument("--warmup", type=float, help="seconds of unmeasured load first (default 3)")
     parser.add_argument("--clients", type=int, default=8, help="single-event client processes")
@@ -587,6 +640,9 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         help="run manage.py ingest with DEBUG=1 (the settings' default) instead of production settings",
     )
     parser.add_argument("--keep-db", action="store_true", help="keep the tracemark_bench_* databases")
+    parser.add_argument(
+        "--db-prefix", default=DB_PREFIX, help="name prefix of the databases (two runs on one server need two)"
+    )
     parser.add_argument("--tmpdir", help="where the NDJSON files go (default: the system temp dir)")
     parser.add_argument("--profile", type=Path, help="write py-spy collapsed stacks of each phase here")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
@@ -594,7 +650,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument(
         "--wait-quiet",
         type=float,
-        default=120,
+        default=0,
         help="before each measurement, wait up to this many seconds for other work to stop (0: never)",
     )
     a = parser.parse_args(argv)
@@ -605,6 +661,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     return Options(
         events=a.events or (5_000 if quick else 100_000),
         rss_bytes=int((a.rss_gb if a.rss_gb is not None else (0.05 if quick else 1.0)) * 1e9),
+        rss_seconds=a.rss_seconds or a.timeout,
         duration=a.duration or (5.0 if quick else 20.0),
         warmup=a.warmup if a.warmup is not None else (1.0 if quick else 3.0),
         clients=a.clients,
@@ -613,6 +670,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         configs=[h.ServerConfig.parse(c.strip()) for c in configs],
         phases={p.strip() for p in a.only.split(",") if p.strip()},
         keep_db=a.keep_db,
+        db_prefix=a.db_prefix,
         tmpdir=a.tmpdir,
         profile_dir=a.profile.resolve() if a.profile else None,
         json_path=a.json,
@@ -641,6 +699,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.report.options = {
             "events": opt.events,
             "rss_bytes": opt.rss_bytes,
+            "rss_seconds": opt.rss_seconds,
             "duration": opt.duration,
             "clients": opt.clients,
             "batch_clients": opt.batch_clients,

@@ -3,6 +3,7 @@
     .venv/bin/python bench/soak.py                 # measure capacity (30 s), then 10 minutes at 70 %
     .venv/bin/python bench/soak.py --minutes 2     # shorter
     .venv/bin/python bench/soak.py --rate 150      # skip the measurement, hold 150 events/s
+    .venv/bin/python bench/soak.py --quick         # 15 s capacity, 2 minutes at 70 % (a sanity run)
 
 The stack is bench/faults.py's, without the faults: its own durable PostgreSQL and Redis,
 gunicorn (gthread, production settings, no ``--max-requests`` so that a leak would show), two
@@ -23,8 +24,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import json
 import multiprocessing as mp
 import os
+import select
 import shutil
 import statistics
 import sys
@@ -32,6 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +80,9 @@ def _sender(index: int, port: int, key: str, rate: float, until: float, results:
                 time.sleep(due - now)
         body = _event(index, n)
         sent = time.monotonic()
+        if conn is not None and _dropped(conn):
+            conn.close()  # the server closed the idle keep-alive connection: reconnect, as urllib3 does
+            conn = None
         try:
             if conn is None:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -94,6 +101,14 @@ def _sender(index: int, port: int, key: str, rate: float, until: float, results:
         samples.append((time.time(), time.monotonic() - sent, status))
         n += 1
     results.put(samples)
+
+
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """A kept-alive connection the server has closed meanwhile: readable (EOF) while no request is out."""
+    if conn.sock is None:
+        return True
+    readable, _, _ = select.select([conn.sock], [], [], 0)
+    return bool(readable)
 
 
 def _drive(port: int, key: str, senders: int, total_rate: float, seconds: float) -> list[tuple[float, float, int]]:
@@ -199,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--celery-workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    parser.add_argument("--quick", action="store_true", help="15 s capacity run, then 2 minutes")
+    parser.add_argument("--json", type=Path, help="also write the per-minute figures as JSON here")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.minutes, args.capacity_seconds = min(args.minutes, 2.0), 15.0
 
     tmp = Path(tempfile.mkdtemp(prefix="tracemark-soak-"))
     (ROOT / "var" / "ci").mkdir(parents=True, exist_ok=True)
@@ -219,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         app.start_beat()
         time.sleep(3)
 
-        rate = args.rate
+        rate, capacity = args.rate, None
         if rate <= 0:
             log(f"measuring capacity: {args.senders} closed-loop senders for {args.capacity_seconds:.0f} s")
             burst = _drive(app.port, key, args.senders, 0.0, args.capacity_seconds)
@@ -237,11 +256,15 @@ def main(argv: list[str] | None = None) -> int:
         samples = _drive(app.port, key, args.senders, rate, args.minutes * 60)
         stop.set()
         sampler.join()
-        pending = app.manage(
-            "shell",
-            "-c",
-            "from lineage.models import OutboxMessage as O; print(O.objects.filter(dispatched_at=None).count())",
-        ).stdout.strip()
+        pending = (
+            app.manage(
+                "shell",
+                "-c",
+                "from lineage.models import OutboxMessage as O; print(O.objects.filter(dispatched_at=None).count())",
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )  # after the shell's banner
         verify = app.manage("verify_ledger", check=False)
     finally:
         if app is not None:
@@ -272,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     p95s = [r.p95 for r in full]
     flat = abs(growth_web) < 0.10 and abs(growth_workers) < 0.10
     print()
-    print(f"  events posted            {len(samples):,}   errors {errors}")
+    statuses = Counter(s[2] for s in samples)
+    codes = ", ".join(f"{code or 'no answer'}: {n}" for code, n in sorted(statuses.items()))
+    print(f"  events posted            {len(samples):,}   errors {errors}   answers {codes}")
     print(f"  p95 per minute           {min(p95s, default=0) * 1000:.1f} to {max(p95s, default=0) * 1000:.1f} ms")
     for label, first, final, growth in (
         ("web RSS", base.web_mb if base else 0, last.web_mb if last else 0, growth_web),
@@ -283,6 +308,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  verify_ledger            {(verify.stdout or verify.stderr).strip()}")
     ok = errors == 0 and flat and verify.returncode == 0
     print(f"  result                   {'PASS' if ok else 'FAIL'} (zero errors, memory within 10 %)")
+    if args.json:
+        summary = {
+            "capacity": capacity,
+            "rate": rate,
+            "minutes": [r.__dict__ for r in rows],
+            "events": len(samples),
+            "errors": errors,
+            "statuses": {str(code): n for code, n in statuses.items()},
+            "web_growth": growth_web,
+            "workers_growth": growth_workers,
+            "outbox_pending": pending,
+            "verify_ledger": (verify.stdout or verify.stderr).strip(),
+            "pass": ok,
+        }
+        args.json.write_text(json.dumps(summary, indent=2) + "\n")
     return 0 if ok else 1
 
 
