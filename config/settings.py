@@ -174,6 +174,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "lineage.openapi.allow_empty_optional_query_parameters",
+        "lineage.openapi.forbid_nul_in_query_strings",
     ],
 }
 

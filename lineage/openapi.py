@@ -42,3 +42,20 @@ def allow_empty_optional_query_parameters(result: dict[str, Any], **kwargs: Any)
                 if parameter.get("in") == "query" and not parameter.get("required"):
                     parameter["allowEmptyValue"] = True
     return result
+
+
+def forbid_nul_in_query_strings(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Say in the schema that query-string values may not hold NUL characters.
+
+    DRF's ``CharField`` refuses them (400, "Null characters are not allowed"), as PostgreSQL could
+    not store or compare them; a free-text string parameter gets a pattern that says so.
+    """
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") != "query" or schema.get("type") != "string":
+                    continue
+                if not any(key in schema for key in ("pattern", "enum", "format")):
+                    schema["pattern"] = "^[^\\u0000]*$"
+    return result

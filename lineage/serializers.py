@@ -467,7 +467,7 @@ class AsOfParams(serializers.Serializer[Any]):
 NODE_ID_HELP = "`dataset:<ns>:<name>`, `job:<ns>:<name>`, `datasetField:<ns>:<dataset>:<field>` or `run:<uuid>`."
 # What ``graph.node_parse`` can read (anything else is a 400); whether the node exists is a 404.
 NODE_ID_PATTERN = (
-    r"^(?:(?:dataset|job|datasetField):[\s\S]+"
+    r"^(?:(?:dataset|job|datasetField):[^\u0000]+"
     r"|run:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
 )
 
