@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection
+from django.db.models import Model
 
 from lineage.bulk import bulk_insert
 from lineage.canonical import GENESIS_HASH, chain_hash, sha256_hex
@@ -33,14 +34,44 @@ class LedgerState:
     chain_hash: str
 
 
+def head_lock(model: type[Model], columns: Sequence[str], first: Model) -> tuple[Any, ...]:
+    """Lock the single row (id 1) of a head table until the transaction ends; its ``columns``.
+
+    ``first`` is the row to create on first use (a new or flushed database). Plain SQL: it runs
+    on every append and every fold, where the ORM's query compilation cost more than the query.
+    On SQLite, which has no row locks, the writer's database lock serialises instead.
+    """
+    assert connection.in_atomic_block, "a head is locked inside a transaction"
+    row = _select_head(model, tuple(columns))
+    if row is None:
+        model.objects.bulk_create([first], ignore_conflicts=True)
+        row = _select_head(model, tuple(columns))
+    return row
+
+
+def head_update(model: type[Model], **values: Any) -> None:
+    """Set columns of a head row (id 1), in plain SQL like ``head_lock``."""
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(name)} = %s" for name in values)
+    with connection.cursor() as cursor:
+        # Table and column names come from the model, never from input.
+        sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE id = 1"  # noqa: S608
+        cursor.execute(sql, list(values.values()))
+
+
+def _select_head(model: type[Model], columns: tuple[str, ...]) -> tuple[Any, ...] | None:
+    quote = connection.ops.quote_name
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    names = ", ".join(quote(c) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {names} FROM {quote(model._meta.db_table)} WHERE id = 1{lock}")  # noqa: S608
+        return cursor.fetchone()
+
+
 def ledger_lock_head() -> LedgerHead:
     """Lock the head row; every append holds it until commit, so sequence order is commit order."""
-    assert transaction.get_connection().in_atomic_block, "ledger appends need a transaction"
-    head = LedgerHead.objects.select_for_update().filter(id=1).first()
-    if head is None:
-        LedgerHead.objects.bulk_create([LedgerHead(id=1, seq=0, chain_hash=GENESIS_HASH)], ignore_conflicts=True)
-        head = LedgerHead.objects.select_for_update().get(id=1)
-    return head
+    seq, chain = head_lock(LedgerHead, ("seq", "chain_hash"), LedgerHead(id=1, seq=0, chain_hash=GENESIS_HASH))
+    return LedgerHead(id=1, seq=seq, chain_hash=chain)
 
 
 def ledger_append(*, head: LedgerHead, entries: Sequence[NewEntry], received_at: datetime) -> list[LedgerEntry]:
@@ -77,7 +108,7 @@ def ledger_append(*, head: LedgerHead, entries: Sequence[NewEntry], received_at:
     if rows:
         for start in range(0, len(values), 1000):
             bulk_insert(LedgerEntry, values[start : start + 1000])
-        LedgerHead.objects.filter(id=1).update(seq=seq, chain_hash=prev)
+        head_update(LedgerHead, seq=seq, chain_hash=prev)
         head.seq, head.chain_hash = seq, prev
     return rows
 

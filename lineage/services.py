@@ -15,13 +15,13 @@ from functools import partial
 from typing import Any, Literal
 
 import orjson
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from config.errors import FieldError
 from lineage.canonical import NotCanonicalisable, canonical_json, sha256_hex
 from lineage.folding import FoldItem, Touched, graph_fold
-from lineage.ledger import NewEntry, ledger_append, ledger_lock_head
+from lineage.ledger import NewEntry, head_lock, head_update, ledger_append, ledger_lock_head
 from lineage.models import ApiKey, FoldFailure, GraphHead, LedgerEntry, OutboxMessage
 from lineage.tasks import outbox_dispatch_after_commit
 from lineage.validation import EventInvalid, event_kind, storage_problems, validate_event
@@ -223,12 +223,7 @@ def _append(
 ) -> tuple[dict[int, IntakeResult], int | None]:
     """Append the events that are not in the ledger yet; the head stays locked only for this."""
     head = ledger_lock_head()
-    hashes = {p.payload_hash for p in prepared}
-    known = dict(
-        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.EVENT, payload_hash__in=hashes).values_list(
-            "payload_hash", "seq"
-        )
-    )
+    known = _events_in_ledger({p.payload_hash for p in prepared})
     results: dict[int, IntakeResult] = {}
     fresh: list[_Prepared] = []
     for p in prepared:
@@ -267,6 +262,29 @@ def _append(
                 status="duplicate", seq=known[p.payload_hash], payload_hash=p.payload_hash, kind=p.kind
             )
     return results, (rows[-1].seq if rows else None)
+
+
+def _events_in_ledger(hashes: set[str]) -> dict[str, int]:
+    """The sequence of each of these payload hashes already in the ledger as an event.
+
+    Plain SQL (it runs on every append, under the ledger head's lock); ``kind`` is written out so
+    PostgreSQL matches the partial unique index on event payload hashes.
+    """
+    quote, found = connection.ops.quote_name, {}
+    table = quote(LedgerEntry._meta.db_table)
+    ordered = sorted(hashes)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ordered), 1000):
+            chunk = ordered[start : start + 1000]
+            if connection.vendor == "postgresql":
+                where, params = "payload_hash = ANY(%s)", [chunk]
+            else:
+                where, params = f"payload_hash IN ({', '.join(['%s'] * len(chunk))})", chunk
+            kind = LedgerEntry.Kind.EVENT.value
+            # Only the placeholders vary; the table and kind are ours.
+            cursor.execute(f"SELECT payload_hash, seq FROM {table} WHERE kind = '{kind}' AND {where}", params)  # noqa: S608
+            found.update(cursor.fetchall())
+    return found
 
 
 # --- Folding the ledger into the graph ------------------------------------------------------------
@@ -315,25 +333,25 @@ def graph_catch_up(*, upto_seq: int | None = None, batch_size: int = FOLD_BATCH)
 def _fold_next_batch(done: CatchUp, upto_seq: int | None, batch_size: int) -> bool:
     """Fold the next batch in one transaction and add it to ``done``; True when there is no more to do."""
     with transaction.atomic():
-        head = _lock_graph_head()
-        done.head = head.seq
-        if upto_seq is not None and head.seq >= upto_seq:
+        head_seq = _lock_graph_head()
+        done.head = head_seq
+        if upto_seq is not None and head_seq >= upto_seq:
             return True
         rows = list(
-            LedgerEntry.objects.filter(seq__gt=head.seq)
+            LedgerEntry.objects.filter(seq__gt=head_seq)
             .order_by("seq")
-            .values_list("seq", "kind", "payload", "event_time")[:batch_size]
+            .values_list("seq", "kind", "payload", "event_time", "received_at")[:batch_size]
         )
         if not rows:
             return True
         items = [
-            FoldItem(seq=seq, kind=event_kind(event), event=event, event_time=event_time)
-            for seq, kind, payload, event_time in rows
+            FoldItem(seq=seq, kind=event_kind(event), event=event, event_time=event_time, received_at=received_at)
+            for seq, kind, payload, event_time, received_at in rows
             if kind == LedgerEntry.Kind.EVENT
             for event in (orjson.loads(payload),)
         ]
         touched, failed = _fold_isolating_failures(items)
-        GraphHead.objects.filter(id=1).update(seq=rows[-1][0], updated_at=timezone.now())
+        head_update(GraphHead, seq=rows[-1][0], updated_at=connection.ops.adapt_datetimefield_value(timezone.now()))
         folded = [item for item in items if item.seq not in failed]
         if folded:
             message = OutboxMessage.objects.create(
@@ -357,12 +375,10 @@ def _fold_next_batch(done: CatchUp, upto_seq: int | None, batch_size: int) -> bo
     return upto_seq is not None and done.head >= upto_seq
 
 
-def _lock_graph_head() -> GraphHead:
-    head = GraphHead.objects.select_for_update().filter(id=1).first()
-    if head is None:  # a flushed database: the ledger is empty too
-        GraphHead.objects.bulk_create([GraphHead(id=1, seq=0)], ignore_conflicts=True)
-        head = GraphHead.objects.select_for_update().get(id=1)
-    return head
+def _lock_graph_head() -> int:
+    """Lock the graph head; its sequence (0 on a flushed database, whose ledger is empty too)."""
+    (seq,) = head_lock(GraphHead, ("seq",), GraphHead(id=1, seq=0))
+    return seq
 
 
 def _fold_isolating_failures(items: list[FoldItem]) -> tuple[Touched, set[int]]:
