@@ -62,6 +62,7 @@ from lineage.models import (
     RunStateChange,
     Tag,
 )
+from lineage.prepared import PreparedRows
 
 Key = tuple[str, str]  # (namespace, name) of a dataset or job
 IN, OUT = EdgeDirection.INPUT.value, EdgeDirection.OUTPUT.value
@@ -552,6 +553,171 @@ def _by_namespace(keys: Iterable[Key]) -> dict[str, set[str]]:
     return grouped
 
 
+# --- the batch's reads, compiled once per connection (see lineage.prepared) ----------------------
+
+_DATASET_COLUMNS = (
+    "id",
+    "namespace_id",
+    "namespace__name",
+    "name",
+    "first_seq",
+    "created_at",
+    "updated_at",
+    "last_seq",
+    "dataset_type",
+    "facets",
+    "current_version__version",
+    "current_version__first_seq",
+    "current_version__created_at",
+    "current_version__schema_hash",
+    "current_version__lifecycle_state",
+    "current_version__producer_version",
+)
+_DATASETS_BY_ID = PreparedRows(lambda ids: Dataset.objects.filter(id__any=ids).values_list(*_DATASET_COLUMNS), 1)
+_DATASETS_BY_NAME = PreparedRows(
+    lambda ns, names: Dataset.objects.filter(namespace__name__any=ns, name__any=names).values_list(*_DATASET_COLUMNS),
+    2,
+)
+_OPEN_SYMLINKS = PreparedRows(
+    lambda ids: DatasetSymlink.objects.filter(
+        Q(dataset_id__any=ids) | Q(canonical_id__any=ids), valid_to_seq__isnull=True
+    ).values_list(
+        "id",
+        "dataset_id",
+        "dataset__namespace__name",
+        "dataset__name",
+        "canonical_id",
+        "canonical__namespace__name",
+        "canonical__name",
+        "identifier_type",
+        "first_seq",
+        "event_time",
+    ),
+    1,
+)
+_JOBS_BY_NAME = PreparedRows(
+    lambda ns, names: Job.objects.filter(namespace__name__any=ns, name__any=names).values_list(
+        "id",
+        "namespace_id",
+        "namespace__name",
+        "name",
+        "first_seq",
+        "created_at",
+        "updated_at",
+        "last_seq",
+        "job_type",
+        "facets",
+        "current_version__version",
+        "current_version__first_seq",
+        "current_version__created_at",
+        "current_version__content_hash",
+        "current_version__facets",
+    ),
+    2,
+)
+_RUNS = PreparedRows(
+    lambda run_ids: Run.objects.filter(run_id__any=run_ids).values_list(
+        "id",
+        "run_id",
+        "job__namespace__name",
+        "job__name",
+        "job_id",
+        "first_seq",
+        "last_seq",
+        "is_placeholder",
+        "reported_seq",
+        "created_at",
+        "parent_id",
+        "parent__run_id",
+        "root_id",
+        "root__run_id",
+        "job_version_id",
+        "facets",
+        "nominal_start_time",
+        "nominal_end_time",
+    ),
+    1,
+)
+_RUN_STATES = PreparedRows(
+    lambda pks: RunStateChange.objects.filter(run_id__any=pks).values_list("run_id", "state", "event_time", "seq"), 1
+)
+_RUN_IO = PreparedRows(
+    lambda pks: RunDataset.objects.filter(run_id__any=pks).values_list(
+        "run_id",
+        "dataset_id",
+        "dataset__namespace__name",
+        "dataset__name",
+        "direction",
+        "first_seq",
+        "event_time",
+        "last_seq",
+        "dataset_version_id",
+        "facets",
+    ),
+    1,
+)
+_JOB_EDGE_COLUMNS = (
+    "id",
+    "job_id",
+    "job__namespace__name",
+    "job__name",
+    "dataset_id",
+    "dataset__namespace__name",
+    "dataset__name",
+    "direction",
+    "source",
+    "first_seq",
+    "last_seq",
+    "event_time",
+)
+_OPEN_JOB_EDGES_OF_JOBS = PreparedRows(
+    lambda ids: JobDatasetEdge.objects.filter(job_id__any=ids, valid_to_seq__isnull=True).values_list(
+        *_JOB_EDGE_COLUMNS
+    ),
+    1,
+)
+_OPEN_JOB_EDGES_OF_DATASETS = PreparedRows(
+    lambda ids: JobDatasetEdge.objects.filter(dataset_id__any=ids, valid_to_seq__isnull=True).values_list(
+        *_JOB_EDGE_COLUMNS
+    ),
+    1,
+)
+_COLUMN_EDGE_COLUMNS = (
+    "id",
+    "fact_key",
+    "job_id",
+    "job__namespace__name",
+    "job__name",
+    "output_dataset_id",
+    "output_dataset__namespace__name",
+    "output_dataset__name",
+    "output_field",
+    "input_dataset_id",
+    "input_dataset__namespace__name",
+    "input_dataset__name",
+    "input_field",
+    "dataset_level_input_field",
+    "transformation_type",
+    "subtype",
+    "description",
+    "masking",
+    "first_seq",
+    "event_time",
+)
+_OPEN_COLUMN_EDGES_INTO = PreparedRows(
+    lambda ids: ColumnLineageEdge.objects.filter(output_dataset_id__any=ids, valid_to_seq__isnull=True).values_list(
+        *_COLUMN_EDGE_COLUMNS
+    ),
+    1,
+)
+_OPEN_COLUMN_EDGES_FROM = PreparedRows(
+    lambda ids: ColumnLineageEdge.objects.filter(input_dataset_id__any=ids, valid_to_seq__isnull=True).values_list(
+        *_COLUMN_EDGE_COLUMNS
+    ),
+    1,
+)
+
+
 class _Batch:
     """Load, apply in ledger order, write: see the module docstring."""
 
@@ -630,29 +796,11 @@ class _Batch:
         self._load_column_edges(alias_candidates)
 
     def _load_datasets(self, keys: set[Key], *, ids: Iterable[int] = ()) -> None:
-        columns = (
-            "id",
-            "namespace_id",
-            "namespace__name",
-            "name",
-            "first_seq",
-            "created_at",
-            "updated_at",
-            "last_seq",
-            "dataset_type",
-            "facets",
-            "current_version__version",
-            "current_version__first_seq",
-            "current_version__created_at",
-            "current_version__schema_hash",
-            "current_version__lifecycle_state",
-            "current_version__producer_version",
-        )
-        queries = [Q(id__in=chunk) for chunk in _chunks(ids)]
+        queries = [_DATASETS_BY_ID(chunk) for chunk in _chunks(ids)]
         for ns, names in _by_namespace(keys).items():
-            queries += [Q(namespace__name=ns, name__in=chunk) for chunk in _chunks(names)]
-        for query in queries:
-            for row in Dataset.objects.filter(query).values_list(*columns):
+            queries += [_DATASETS_BY_NAME([ns], chunk) for chunk in _chunks(names)]
+        for rows in queries:
+            for row in rows:
                 key = (row[2], row[3])
                 version = None
                 if row[10] is not None:
@@ -684,20 +832,7 @@ class _Batch:
         ids = list(self.dataset_ids.values())
         missing: set[int] = set()
         for chunk in _chunks(ids):
-            rows = DatasetSymlink.objects.filter(
-                Q(dataset_id__in=chunk) | Q(canonical_id__in=chunk), valid_to_seq__isnull=True
-            ).values_list(
-                "id",
-                "dataset_id",
-                "dataset__namespace__name",
-                "dataset__name",
-                "canonical_id",
-                "canonical__namespace__name",
-                "canonical__name",
-                "identifier_type",
-                "first_seq",
-                "event_time",
-            )
+            rows = _OPEN_SYMLINKS(chunk)
             for pk, alias_id, ans, aname, canonical_id, cns, cname, kind, first_seq, when in rows:
                 alias, canonical = (ans, aname), (cns, cname)
                 self.dataset_ids[alias] = alias_id
@@ -709,26 +844,9 @@ class _Batch:
             self._load_datasets(set(), ids=missing)
 
     def _load_jobs(self, keys: set[Key]) -> None:
-        columns = (
-            "id",
-            "namespace_id",
-            "namespace__name",
-            "name",
-            "first_seq",
-            "created_at",
-            "updated_at",
-            "last_seq",
-            "job_type",
-            "facets",
-            "current_version__version",
-            "current_version__first_seq",
-            "current_version__created_at",
-            "current_version__content_hash",
-            "current_version__facets",
-        )
         for ns, names in _by_namespace(keys).items():
             for chunk in _chunks(names):
-                for row in Job.objects.filter(namespace__name=ns, name__in=chunk).values_list(*columns):
+                for row in _JOBS_BY_NAME([ns], chunk):
                     key = (row[2], row[3])
                     version = None
                     if row[10] is not None:
@@ -758,27 +876,7 @@ class _Batch:
     def _load_runs(self, run_ids: set[uuid.UUID]) -> None:
         by_pk: dict[int, _RunState] = {}
         for chunk in _chunks(run_ids):
-            rows = Run.objects.filter(run_id__in=chunk).values_list(
-                "id",
-                "run_id",
-                "job__namespace__name",
-                "job__name",
-                "job_id",
-                "first_seq",
-                "last_seq",
-                "is_placeholder",
-                "reported_seq",
-                "created_at",
-                "parent_id",
-                "parent__run_id",
-                "root_id",
-                "root__run_id",
-                "job_version_id",
-                "facets",
-                "nominal_start_time",
-                "nominal_end_time",
-            )
-            for row in rows:
+            for row in _RUNS(chunk):
                 (pk, run_id, jns, jname, job_id, first_seq, last_seq, placeholder, reported, created) = row[:10]
                 (parent_pk, parent, root_pk, root, job_version, facets, nominal_start, nominal_end) = row[10:]
                 if parent_pk is not None:
@@ -806,23 +904,9 @@ class _Batch:
                 self.runs[state.run_id] = state
                 by_pk[pk] = state
         for chunk in _chunks(by_pk):
-            for run_pk, state_name, when, seq in RunStateChange.objects.filter(run_id__in=chunk).values_list(
-                "run_id", "state", "event_time", "seq"
-            ):
+            for run_pk, state_name, when, seq in _RUN_STATES(chunk):
                 by_pk[run_pk].history.append((when, seq, state_name))
-            io_rows = RunDataset.objects.filter(run_id__in=chunk).values_list(
-                "run_id",
-                "dataset_id",
-                "dataset__namespace__name",
-                "dataset__name",
-                "direction",
-                "first_seq",
-                "event_time",
-                "last_seq",
-                "dataset_version_id",
-                "facets",
-            )
-            for run_pk, dataset_id, ns, name, direction, io_first, when, io_last, version, io_facets in io_rows:
+            for run_pk, dataset_id, ns, name, direction, io_first, when, io_last, version, io_facets in _RUN_IO(chunk):
                 run_id, key = by_pk[run_pk].run_id, (ns, name)
                 self.dataset_ids[key] = dataset_id
                 self.run_io[(run_id, key, direction)] = _RunIo(
@@ -835,23 +919,9 @@ class _Batch:
     def _load_job_edges(self, alias_candidates: set[Key]) -> None:
         job_ids = [self.job_ids[k] for k in self.jobs]
         alias_ids = [self.dataset_ids[k] for k in alias_candidates if k in self.dataset_ids]
-        queries = [Q(job_id__in=chunk) for chunk in _chunks(job_ids)]
-        queries += [Q(dataset_id__in=chunk) for chunk in _chunks(alias_ids)]
-        for query in queries:
-            rows = JobDatasetEdge.objects.filter(query, valid_to_seq__isnull=True).values_list(
-                "id",
-                "job_id",
-                "job__namespace__name",
-                "job__name",
-                "dataset_id",
-                "dataset__namespace__name",
-                "dataset__name",
-                "direction",
-                "source",
-                "first_seq",
-                "last_seq",
-                "event_time",
-            )
+        queries = [_OPEN_JOB_EDGES_OF_JOBS(chunk) for chunk in _chunks(job_ids)]
+        queries += [_OPEN_JOB_EDGES_OF_DATASETS(chunk) for chunk in _chunks(alias_ids)]
+        for rows in queries:
             for pk, job_id, jns, jname, dataset_id, dns, dname, direction, source, first, last, when in rows:
                 job, dataset = (jns, jname), (dns, dname)
                 self.job_ids[job] = job_id
@@ -862,31 +932,9 @@ class _Batch:
         outputs = {self._resolve(m.key) for ev in self.events for m in ev.mentions if "columnLineage" in m.facets}
         output_ids = [self.dataset_ids[k] for k in outputs | alias_candidates if k in self.dataset_ids]
         input_ids = [self.dataset_ids[k] for k in alias_candidates if k in self.dataset_ids]
-        queries = [Q(output_dataset_id__in=chunk) for chunk in _chunks(output_ids)]
-        queries += [Q(input_dataset_id__in=chunk) for chunk in _chunks(input_ids)]
-        for query in queries:
-            rows = ColumnLineageEdge.objects.filter(query, valid_to_seq__isnull=True).values_list(
-                "id",
-                "fact_key",
-                "job_id",
-                "job__namespace__name",
-                "job__name",
-                "output_dataset_id",
-                "output_dataset__namespace__name",
-                "output_dataset__name",
-                "output_field",
-                "input_dataset_id",
-                "input_dataset__namespace__name",
-                "input_dataset__name",
-                "input_field",
-                "dataset_level_input_field",
-                "transformation_type",
-                "subtype",
-                "description",
-                "masking",
-                "first_seq",
-                "event_time",
-            )
+        queries = [_OPEN_COLUMN_EDGES_INTO(chunk) for chunk in _chunks(output_ids)]
+        queries += [_OPEN_COLUMN_EDGES_FROM(chunk) for chunk in _chunks(input_ids)]
+        for rows in queries:
             for row in rows:
                 job = (row[3], row[4]) if row[2] is not None else None
                 if job:

@@ -19,6 +19,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from config.errors import FieldError
+from lineage.bulk import bulk_insert
 from lineage.canonical import NotCanonicalisable, canonical_json, sha256_hex
 from lineage.folding import FoldItem, Touched, graph_fold
 from lineage.ledger import NewEntry, head_lock, head_update, ledger_append, ledger_lock_head
@@ -354,18 +355,18 @@ def _fold_next_batch(done: CatchUp, upto_seq: int | None, batch_size: int) -> bo
         head_update(GraphHead, seq=rows[-1][0], updated_at=connection.ops.adapt_datetimefield_value(timezone.now()))
         folded = [item for item in items if item.seq not in failed]
         if folded:
-            message = OutboxMessage.objects.create(
-                topic=OUTBOX_GRAPH_CHANGED,
-                payload={
-                    "seq_from": folded[0].seq,
-                    "seq_to": folded[-1].seq,
-                    "dataset_ids": sorted(touched.dataset_ids),
-                    "job_ids": sorted(touched.job_ids),
-                    "run_ids": sorted(touched.run_ids),
-                },
-            )
+            payload = {
+                "seq_from": folded[0].seq,
+                "seq_to": folded[-1].seq,
+                "dataset_ids": sorted(touched.dataset_ids),
+                "job_ids": sorted(touched.job_ids),
+                "run_ids": sorted(touched.run_ids),
+            }
+            row = {"topic": OUTBOX_GRAPH_CHANGED, "payload": payload, "created_at": timezone.now()}
+            row |= {"dispatched_at": None, "attempts": 0, "last_error": ""}
+            ((message_id,),) = bulk_insert(OutboxMessage, [row], returning=["id"])
             # Publish it as soon as the fold commits; the beat drain retries if this fails.
-            transaction.on_commit(partial(outbox_dispatch_after_commit, message.pk))
+            transaction.on_commit(partial(outbox_dispatch_after_commit, message_id, OUTBOX_GRAPH_CHANGED, payload))
     done.head = rows[-1][0]
     done.folded += len(folded)
     done.failed.extend(sorted(failed))

@@ -1,0 +1,122 @@
+"""Read queries the fold runs on every batch, compiled once per connection instead of every time.
+
+A single-event fold runs about ten small reads. Building and compiling each through the ORM cost
+about three times what the database took to answer (0.65 ms of Python against 0.37 ms of round
+trip, measured on PostgreSQL), so a fold of one event was mostly query compilation.
+
+``PreparedRows`` holds a ``values_list`` query written with the ORM, whose varying values are
+sets passed to the ``__any`` lookup. The lookup's SQL does not depend on how many values there are
+(``= ANY(%s)`` on PostgreSQL, ``IN (SELECT value FROM json_each(%s))`` on SQLite), so the query is
+compiled once per connection and then run with new values; rows go through the same converters as
+the ORM's (datetimes, JSON, UUIDs), so callers get what ``values_list`` would have returned.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Field, ForeignObject, Lookup, QuerySet
+from django.db.models.sql.compiler import SQLCompiler
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where the n-th argument of a prepared query goes (its values are unknown when compiling)."""
+
+    index: int
+
+
+def _array_param(field: Field, values: Iterable[Any], conn: Any) -> Any:
+    prepped = [field.get_db_prep_value(v, conn, prepared=False) for v in values]
+    if conn.vendor == "postgresql":
+        return prepped
+    return orjson.dumps(prepped, default=str).decode()
+
+
+class AnyOf(Lookup):
+    """``field__any=values``: the field equals one of the values; one parameter, however many.
+
+    Unlike ``__in``, the SQL stays the same for any number of values, so a query can be compiled
+    once (``PreparedRows``). Values are prepared by the field, as ``__in`` does.
+    """
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_prep_lookup(self) -> Any:
+        return self.rhs
+
+    def as_sql(self, compiler: SQLCompiler, conn: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, conn)
+        field = self.lhs.output_field
+        value = self.rhs if isinstance(self.rhs, Slot) else _array_param(field, self.rhs, conn)
+        if isinstance(value, Slot):
+            value = _SlotParam(value.index, field)
+        if conn.vendor == "postgresql":
+            return f"{lhs} = ANY(%s::{field.db_type(conn)}[])", [*lhs_params, value]
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, value]  # noqa: S608 (no input in it)
+
+
+Field.register_lookup(AnyOf)
+ForeignObject.register_lookup(AnyOf)  # related fields look up only their own registrations
+
+
+@dataclass(frozen=True)
+class _SlotParam:
+    index: int
+    field: Field
+
+
+@dataclass
+class _Compiled:
+    sql: str
+    params: list[Any]
+    converters: dict[int, Any]
+    compiler: SQLCompiler
+
+
+class PreparedRows:
+    """A ``values_list`` query built by ``build(*slots)``, compiled once per database connection.
+
+    ``build`` receives one ``Slot`` per argument and must use each only as ``field__any=slot``.
+    Calling the instance with collections of values runs the query and returns the rows, as tuples
+    converted exactly as ``values_list`` converts them.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], arity: int) -> None:
+        self._build = build
+        self._arity = arity
+        self._local = threading.local()  # Django's connections are per thread
+
+    def __call__(self, *values: Collection[Any]) -> list[tuple[Any, ...]]:
+        if len(values) != self._arity:
+            raise TypeError(f"expected {self._arity} collections of values, got {len(values)}")
+        conn = connections[DEFAULT_DB_ALIAS]
+        compiled = self._compiled(conn)
+        params = [
+            _array_param(p.field, values[p.index], conn) if isinstance(p, _SlotParam) else p for p in compiled.params
+        ]
+        with conn.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        if compiled.converters and rows:
+            rows = compiled.compiler.apply_converters(rows, compiled.converters)
+        return [tuple(row) for row in rows]
+
+    def _compiled(self, conn: Any) -> _Compiled:
+        cached = getattr(self._local, "compiled", None)
+        if cached is not None and cached[0] is conn:
+            return cached[1]
+        conn.ensure_connection()
+        queryset = self._build(*(Slot(i) for i in range(self._arity)))
+        compiler = queryset.query.get_compiler(connection=conn)
+        sql, params = compiler.as_sql()
+        fields = [column for column, _, _ in compiler.select[: compiler.col_count]]
+        compiled = _Compiled(sql, list(params), compiler.get_converters(fields), compiler)
+        self._local.compiled = (conn, compiled)
+        return compiled
