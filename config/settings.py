@@ -81,6 +81,13 @@ DATABASES = {
         env_str("DATABASE_URL", DEFAULT_SQLITE_URL), conn_max_age=env_int("DB_CONN_MAX_AGE", 60)
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The fold's reads and bulk inserts bind parameters on the server (lineage.bulk); psycopg
+    # prepares such a statement after this many runs on a connection, and lineage.apps asks
+    # PostgreSQL for generic plans, so they are not planned again on every fold. 0 turns both off
+    # (e.g. behind a PgBouncer older than 1.21 in transaction mode). Django's own queries are
+    # never prepared.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = env_int("DB_PREPARE_THRESHOLD", 5) or None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; IMMEDIATE takes the write lock
     # at BEGIN so two writers queue on busy_timeout instead of failing a lock upgrade.

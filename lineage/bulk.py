@@ -50,14 +50,24 @@ def bulk_insert(
         if name in json_columns:
             values = [None if v is None else orjson.dumps(v).decode() for v in values]
         params.append(values)
+    with server_binding_cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()] if returning else []
+
+
+def server_binding_cursor() -> Any:
+    """A cursor on the default PostgreSQL connection that sends parameters apart from the SQL.
+
+    Django's cursors merge parameters into the SQL text on the client. With server-side binding the
+    text of a statement stays the same from one run to the next, so psycopg prepares it once it has
+    run five times on a connection, and PostgreSQL stops planning it again: for the fold's small
+    reads, planning cost more than running them.
+    """
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        cursor = connection._prepare_cursor(ServerBindingCursor(connection.connection))  # type: ignore[attr-defined,call-arg]
-    with cursor:
-        cursor.execute(sql, params)
-        return [tuple(row) for row in cursor.fetchall()] if returning else []
+        return connection._prepare_cursor(ServerBindingCursor(connection.connection))  # type: ignore[attr-defined,call-arg]
 
 
 @functools.cache

@@ -23,6 +23,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, ForeignObject, Lookup, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
+from lineage.bulk import server_binding_cursor
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -101,7 +103,7 @@ class PreparedRows:
         params = [
             _array_param(p.field, values[p.index], conn) if isinstance(p, _SlotParam) else p for p in compiled.params
         ]
-        with conn.cursor() as cursor:
+        with server_binding_cursor() if conn.vendor == "postgresql" else conn.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters and rows:
