@@ -68,3 +68,69 @@ def test_one_graph_change_task_takes_along_every_message_still_pending() -> None
     process_graph_change(**last)  # its message was taken along: nothing left to do
 
     assert FacetCursor.objects.get(name=GRAPH_CURSOR).seq == last["seq_to"]
+
+
+# --- the intake's publish right after commit (it does not read the message back) ---------------
+
+
+@pytest.fixture
+def after_commit():
+    """``outbox_dispatch_after_commit`` with its broker back-off reset before and after."""
+    from lineage import tasks
+
+    tasks._broker_down_until = 0.0
+    yield tasks.outbox_dispatch_after_commit
+    tasks._broker_down_until = 0.0
+
+
+def _graph_changed(**fields) -> OutboxMessage:
+    payload = {"seq_from": 1, "seq_to": 1, "dataset_ids": [], "job_ids": [], "run_ids": []}
+    return OutboxMessage.objects.create(topic="graph.changed", payload=payload, **fields)
+
+
+def test_after_commit_without_a_broker_the_message_stays_pending_with_the_error(broker_down, after_commit) -> None:
+    message = _graph_changed()
+
+    after_commit(message.pk, message.topic, message.payload)
+
+    message.refresh_from_db()
+    assert message.dispatched_at is None
+    assert message.attempts == 1
+    assert "Error" in message.last_error
+
+
+def test_after_commit_a_message_a_drain_published_first_is_not_published_again(broker_down, after_commit) -> None:
+    from django.utils import timezone
+
+    message = _graph_changed(dispatched_at=timezone.now(), attempts=1)
+
+    after_commit(message.pk, message.topic, message.payload)  # with the broker down, a publish would fail
+
+    message.refresh_from_db()
+    assert message.attempts == 1
+    assert message.last_error == ""
+
+
+@pytest.mark.redis
+def test_after_commit_the_message_reaches_the_broker_and_is_marked(redis_url: str, after_commit) -> None:
+    import json
+
+    import redis
+
+    url = redis_url.rsplit("/", 1)[0] + "/9"  # a database of its own: no worker reads it
+    server = redis.Redis.from_url(url)
+    server.flushdb()
+    original = current_app.conf.broker_url
+    current_app.conf.broker_url, current_app._pool, current_app.amqp._producer_pool = url, None, None
+    try:
+        message = _graph_changed()
+        after_commit(message.pk, message.topic, message.payload)
+    finally:
+        current_app.conf.broker_url, current_app._pool, current_app.amqp._producer_pool = original, None, None
+
+    message.refresh_from_db()
+    assert message.dispatched_at is not None
+    assert message.attempts == 1
+    (published,) = server.lrange("celery", 0, -1)
+    assert json.loads(published)["headers"]["task"] == "catalog.process_graph_change"
+    server.flushdb()
