@@ -128,7 +128,7 @@ class IntakeOutcome:
 @dataclass(frozen=True)
 class _Prepared:
     index: int
-    event: dict[str, Any]
+    event_type: str  # RunEvent's eventType, else ""
     kind: str
     event_time: datetime
     payload: bytes
@@ -174,7 +174,7 @@ def _prepare(index: int, event: object, producer: ApiKey | None) -> _Prepared | 
         )
     return _Prepared(
         index=index,
-        event=event,
+        event_type=str(event.get("eventType") or "") if checked.kind == "RunEvent" else "",
         kind=checked.kind,
         event_time=checked.event_time,
         payload=payload,
@@ -191,6 +191,23 @@ def events_ingest(
     Valid events are stored even when others in the same call are not. An event whose canonical
     form is already in the ledger is acknowledged as a duplicate and not stored again.
     """
+    return events_store(events_prepare(events=events, producer=producer), producer=producer, received_at=received_at)
+
+
+@dataclass(frozen=True)
+class PreparedEvents:
+    """Events validated and in canonical form, not stored yet (``events_prepare``)."""
+
+    results: list[IntakeResult | None]  # the answer for events refused already; None for the others
+    prepared: list[_Prepared]
+
+
+def events_prepare(*, events: Iterable[object], producer: ApiKey | None = None) -> PreparedEvents:
+    """The part of the intake that needs no database: validation, namespace grants, canonical JSON.
+
+    Its result pickles small (canonical payloads, not the parsed events), so ``manage.py ingest``
+    runs this in a helper process while it stores the previous batch.
+    """
     results: list[IntakeResult | None] = []
     prepared: list[_Prepared] = []
     for index, event in enumerate(events):
@@ -200,10 +217,18 @@ def events_ingest(
         else:
             results.append(None)
             prepared.append(item)
+    return PreparedEvents(results=results, prepared=prepared)
+
+
+def events_store(
+    batch: PreparedEvents, *, producer: ApiKey | None = None, received_at: datetime | None = None
+) -> IntakeOutcome:
+    """Append prepared events to the ledger and fold them; one result per event given to ``events_prepare``."""
+    results = list(batch.results)
     touched = Touched()
-    if prepared:
-        stored, touched = _store(prepared, producer, received_at or timezone.now())
-        for item in prepared:
+    if batch.prepared:
+        stored, touched = _store(batch.prepared, producer, received_at or timezone.now())
+        for item in batch.prepared:
             results[item.index] = stored[item.index]
     return IntakeOutcome(results=[r for r in results if r is not None], touched=touched)
 
@@ -243,7 +268,7 @@ def _append(
                 payload=p.payload,
                 payload_hash=p.payload_hash,
                 producer_id=producer.pk if producer else None,
-                event_type=str(p.event.get("eventType") or "") if p.kind == "RunEvent" else "",
+                event_type=p.event_type,
                 event_time=p.event_time,
                 warnings=p.warnings,
             )

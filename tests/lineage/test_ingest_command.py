@@ -15,11 +15,11 @@ from tests.factories import run_event
 pytestmark = pytest.mark.django_db
 
 
-def ingest(*paths: Path) -> str:
+def ingest(*paths: Path, options: tuple[str, ...] = ()) -> str:
     from io import StringIO
 
     out = StringIO()
-    call_command("ingest", *map(str, paths), "--no-progress", stdout=out, stderr=StringIO())
+    call_command("ingest", *map(str, paths), "--no-progress", *options, stdout=out, stderr=StringIO())
     return out.getvalue()
 
 
@@ -77,3 +77,20 @@ def test_invalid_events_are_listed_with_location_and_exit_is_non_zero(tmp_path: 
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="no such file"):
         ingest(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize("processes", ["0", "2"])
+def test_batches_are_stored_in_file_order_whoever_validates_them(tmp_path: Path, processes: str) -> None:
+    events = [run_event(job=f"etl.step{i}") for i in range(130)]
+    for i in (7, 64, 129):
+        del events[i]["job"]["name"]  # invalid ones in several batches
+    path = tmp_path / "many.ndjson"
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in events))
+
+    with pytest.raises(CommandError, match="3 invalid"):
+        ingest(path, options=("--batch-size", "10", "--prepare-processes", processes))
+
+    stored = [
+        orjson.loads(p)["job"]["name"] for p in LedgerEntry.objects.order_by("seq").values_list("payload", flat=True)
+    ]
+    assert stored == [e["job"]["name"] for i, e in enumerate(events) if i not in (7, 64, 129)]

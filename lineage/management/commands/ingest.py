@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import multiprocessing
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 from tqdm import tqdm
 
 from lineage.models import ApiKey
 from lineage.replay import CountingReader, Located, expand_paths, iter_events, open_events
-from lineage.services import events_ingest
+from lineage.services import PreparedEvents, events_prepare, events_store
 
 
 class Command(BaseCommand):
@@ -23,6 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("--producer", help="Attribute the events to this API key's name.")
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
         parser.add_argument("--max-errors", type=int, default=50, help="Invalid events listed in full.")
+        parser.add_argument(
+            "--prepare-processes",
+            type=int,
+            default=1,
+            help="Helper processes validating the next batches while this one stores (0: validate here).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -49,13 +59,14 @@ class Command(BaseCommand):
             with path.open("rb") as raw:
                 counter = CountingReader(raw)
                 done = 0
-                for batch in _batches(iter_events(path, open_events(path, counter)), options["batch_size"]):
+                batches = _batches(iter_events(path, open_events(path, counter)), options["batch_size"])
+                for batch, prepared in _prepared(batches, producer, options["prepare_processes"]):
                     valid = [item for item in batch if item.error is None]
                     for item in batch:
                         if item.error is not None:
                             totals["invalid"] += 1
                             problems.append(f"{item.where}: {item.error}")
-                    outcome = events_ingest(events=[item.event for item in valid], producer=producer)
+                    outcome = events_store(prepared, producer=producer)
                     for item, result in zip(valid, outcome.results, strict=True):
                         if result.status in ("accepted", "duplicate"):
                             totals[result.status] += 1
@@ -77,6 +88,41 @@ class Command(BaseCommand):
         )
         if totals["invalid"]:
             raise CommandError(f"{totals['invalid']} invalid event(s); see above.")
+
+
+def _prepared(
+    batches: Iterator[list[Located]], producer: ApiKey | None, processes: int
+) -> Iterator[tuple[list[Located], PreparedEvents]]:
+    """Each batch with its readable events prepared (validated, canonical), in file order.
+
+    With helper processes, the next batches are prepared while the caller stores this one: the
+    schema validation, a third of the intake's CPU, leaves the process that holds the ledger and
+    graph locks. At most two batches per helper wait ahead, so memory stays flat on any file.
+    """
+
+    def events(batch: list[Located]) -> list[object]:
+        return [item.event for item in batch if item.error is None]
+
+    if processes <= 0:
+        for batch in batches:
+            yield batch, events_prepare(events=events(batch), producer=producer)
+        return
+    # The forked helpers never query; close what can be closed so that they hold no connection.
+    # (Inside a caller's transaction the connection stays open: the helpers leave it alone.)
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+    ahead: deque[tuple[list[Located], Future[PreparedEvents]]] = deque()
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        for batch in batches:
+            ahead.append((batch, pool.submit(events_prepare, events=events(batch), producer=producer)))
+            if len(ahead) > 2 * processes:
+                first, future = ahead.popleft()
+                yield first, future.result()
+        while ahead:
+            first, future = ahead.popleft()
+            yield first, future.result()
 
 
 def _batches(items: Iterator[Located], size: int) -> Iterator[list[Located]]:
