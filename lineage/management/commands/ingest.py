@@ -4,6 +4,7 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -116,7 +117,9 @@ def _prepared(
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
         for batch in batches:
-            ahead.append((batch, pool.submit(events_prepare, events=events(batch), producer=producer)))
+            future = pool.submit(events_prepare, events=events(batch), producer=producer)
+            # The parsed events are the helper's now; what waits here keeps only where each came from.
+            ahead.append(([replace(item, event=None) for item in batch], future))
             if len(ahead) > 2 * processes:
                 first, future = ahead.popleft()
                 yield first, future.result()
