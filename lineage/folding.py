@@ -670,18 +670,6 @@ _JOB_EDGE_COLUMNS = (
     "last_seq",
     "event_time",
 )
-_OPEN_JOB_EDGES_OF_JOBS = PreparedRows(
-    lambda ids: JobDatasetEdge.objects.filter(job_id__any=ids, valid_to_seq__isnull=True).values_list(
-        *_JOB_EDGE_COLUMNS
-    ),
-    1,
-)
-_OPEN_JOB_EDGES_OF_DATASETS = PreparedRows(
-    lambda ids: JobDatasetEdge.objects.filter(dataset_id__any=ids, valid_to_seq__isnull=True).values_list(
-        *_JOB_EDGE_COLUMNS
-    ),
-    1,
-)
 _COLUMN_EDGE_COLUMNS = (
     "id",
     "fact_key",
@@ -704,18 +692,22 @@ _COLUMN_EDGE_COLUMNS = (
     "first_seq",
     "event_time",
 )
-_OPEN_COLUMN_EDGES_INTO = PreparedRows(
-    lambda ids: ColumnLineageEdge.objects.filter(output_dataset_id__any=ids, valid_to_seq__isnull=True).values_list(
-        *_COLUMN_EDGE_COLUMNS
-    ),
-    1,
-)
-_OPEN_COLUMN_EDGES_FROM = PreparedRows(
-    lambda ids: ColumnLineageEdge.objects.filter(input_dataset_id__any=ids, valid_to_seq__isnull=True).values_list(
-        *_COLUMN_EDGE_COLUMNS
-    ),
-    1,
-)
+
+
+def _open_edges(model: type[Model], key: str, columns: tuple[str, ...]) -> PreparedRows:
+    """The edges still open (no ``valid_to_seq``) whose ``key`` is among the given ids."""
+    return PreparedRows(
+        lambda ids: model._default_manager.filter(**{f"{key}__any": ids, "valid_to_seq__isnull": True}).values_list(
+            *columns
+        ),
+        1,
+    )
+
+
+_OPEN_JOB_EDGES_OF_JOBS = _open_edges(JobDatasetEdge, "job_id", _JOB_EDGE_COLUMNS)
+_OPEN_JOB_EDGES_OF_DATASETS = _open_edges(JobDatasetEdge, "dataset_id", _JOB_EDGE_COLUMNS)
+_OPEN_COLUMN_EDGES_INTO = _open_edges(ColumnLineageEdge, "output_dataset_id", _COLUMN_EDGE_COLUMNS)
+_OPEN_COLUMN_EDGES_FROM = _open_edges(ColumnLineageEdge, "input_dataset_id", _COLUMN_EDGE_COLUMNS)
 
 
 class _Batch:
