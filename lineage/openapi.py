@@ -45,10 +45,13 @@ def allow_empty_optional_query_parameters(result: dict[str, Any], **kwargs: Any)
 
 
 def forbid_nul_in_query_strings(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Say in the schema that query-string values may not hold NUL characters.
+    """Say in the schema that query-string values may not hold NUL characters, and that a required
+    one must hold more than whitespace.
 
-    DRF's ``CharField`` refuses them (400, "Null characters are not allowed"), as PostgreSQL could
-    not store or compare them; a free-text string parameter gets a pattern that says so.
+    DRF's ``CharField`` refuses NUL (400, "Null characters are not allowed"), as PostgreSQL could
+    not store or compare them, and trims whitespace before refusing a blank required value (a
+    search for "\\n" is a search for nothing); a free-text string parameter gets a pattern that
+    says so.
     """
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
@@ -57,5 +60,6 @@ def forbid_nul_in_query_strings(result: dict[str, Any], **kwargs: Any) -> dict[s
                 if parameter.get("in") != "query" or schema.get("type") != "string":
                     continue
                 if not any(key in schema for key in ("pattern", "enum", "format")):
-                    schema["pattern"] = "^[^\\u0000]*$"
+                    required = parameter.get("required")
+                    schema["pattern"] = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$" if required else "^[^\\u0000]*$"
     return result

@@ -500,6 +500,19 @@ def test_read_endpoints_are_in_the_openapi_schema(staff: APIClient) -> None:
     assert "post" in schema["paths"]["/api/v1/lineage/"]
 
 
+@pytest.mark.parametrize("q", ["\n", " \t ", "a\u0000b"])
+def test_a_search_the_schema_refuses_is_refused_and_the_reverse(staff: APIClient, q: str) -> None:
+    import re
+
+    schema = APIClient().get("/api/schema/", {"format": "json"}).json()
+    (param,) = [p for p in schema["paths"]["/api/v1/search/"]["get"]["parameters"] if p["name"] == "q"]
+
+    assert not re.search(param["schema"]["pattern"], q)  # whitespace only, or a NUL: the schema says no
+    assert staff.get("/api/v1/search/", {"q": q}).status_code == 400  # and so does the endpoint
+    assert re.search(param["schema"]["pattern"], " orders ")
+    assert staff.get("/api/v1/search/", {"q": " orders "}).status_code == 200
+
+
 # --- Query counts of list endpoints ----------------------------------------------------------------------------------
 
 
