@@ -60,8 +60,8 @@ def server_binding_cursor() -> Any:
 
     Django's cursors merge parameters into the SQL text on the client. With server-side binding the
     text of a statement stays the same from one run to the next, so psycopg prepares it once it has
-    run five times on a connection, and PostgreSQL stops planning it again: for the fold's small
-    reads, planning cost more than running them.
+    run ``DB_PREPARE_THRESHOLD`` times on a connection, and PostgreSQL stops planning it again: for
+    the fold's small reads, planning cost more than running them.
     """
     from django.db.backends.postgresql.base import ServerBindingCursor
 

@@ -555,15 +555,10 @@ def _by_namespace(keys: Iterable[Key]) -> dict[str, set[str]]:
 
 # --- the batch's reads, compiled once per connection (see lineage.prepared) ----------------------
 
+# Datasets and jobs are read with the same first eight columns (the loaders unpack them by index).
+_NODE_COLUMNS = ("id", "namespace_id", "namespace__name", "name", "first_seq", "created_at", "updated_at", "last_seq")
 _DATASET_COLUMNS = (
-    "id",
-    "namespace_id",
-    "namespace__name",
-    "name",
-    "first_seq",
-    "created_at",
-    "updated_at",
-    "last_seq",
+    *_NODE_COLUMNS,
     "dataset_type",
     "facets",
     "current_version__version",
@@ -597,14 +592,7 @@ _OPEN_SYMLINKS = PreparedRows(
 )
 _JOBS_BY_NAME = PreparedRows(
     lambda ns, names: Job.objects.filter(namespace__name__any=ns, name__any=names).values_list(
-        "id",
-        "namespace_id",
-        "namespace__name",
-        "name",
-        "first_seq",
-        "created_at",
-        "updated_at",
-        "last_seq",
+        *_NODE_COLUMNS,
         "job_type",
         "facets",
         "current_version__version",

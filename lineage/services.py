@@ -294,7 +294,8 @@ def _events_in_ledger(hashes: set[str]) -> dict[str, int]:
     """The sequence of each of these payload hashes already in the ledger as an event.
 
     Plain SQL (it runs on every append, under the ledger head's lock); ``kind`` is written out so
-    PostgreSQL matches the partial unique index on event payload hashes.
+    PostgreSQL matches the partial unique index on event payload hashes. Not a ``PreparedRows``:
+    a prepared statement's generic plan, with ``kind`` as a parameter, could not use that index.
     """
     quote, found = connection.ops.quote_name, {}
     table = quote(LedgerEntry._meta.db_table)

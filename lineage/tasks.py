@@ -112,12 +112,10 @@ def _dispatch_committed(message_id: int, topic: str, payload: dict[str, Any]) ->
     return Dispatch(dispatched=1)
 
 
-def outbox_dispatch_after_commit(
-    message_id: int, topic: str | None = None, payload: dict[str, Any] | None = None
-) -> None:
+def outbox_dispatch_after_commit(message_id: int, topic: str, payload: dict[str, Any]) -> None:
     """The intake's ``on_commit`` hook: publish one message now if the broker answers.
 
-    With ``topic`` and ``payload`` (what the writer just committed) the message is not read back.
+    ``topic`` and ``payload`` are what the writer just committed: the message is not read back.
     Never raises: the event is committed either way and the beat drain picks up what is left.
     """
     global _broker_down_until
@@ -126,10 +124,7 @@ def outbox_dispatch_after_commit(
     if time.monotonic() < _broker_down_until:
         return
     try:
-        if topic is None or payload is None:
-            result = outbox_dispatch(message_ids=[message_id], limit=1)
-        else:
-            result = _dispatch_committed(message_id, topic, payload)
+        result = _dispatch_committed(message_id, topic, payload)
     except Exception:
         logger.exception("outbox: dispatch after commit failed for message %s; the drain will retry", message_id)
         _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
