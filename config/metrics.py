@@ -28,6 +28,11 @@ INTAKE_LATENCY = Histogram(
     ["endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+INTAKE_GROUP_SIZE = Histogram(
+    "tracemark_intake_group_events",
+    "Events stored together by one intake group commit (concurrent requests of one process).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000),
+)
 LEDGER_HEAD = Gauge(
     "tracemark_ledger_head_seq", "Last ledger sequence number seen by this process.", multiprocess_mode="max"
 )

@@ -20,7 +20,7 @@ from lineage.bodies import Unparsable, parse_batch, parse_json, read_body
 from lineage.exceptions import EventRejected, MalformedBody, NamespaceForbidden
 from lineage.models import ApiKey
 from lineage.permissions import IsProducer
-from lineage.services import IntakeResult, events_ingest
+from lineage.services import IntakeResult, events_ingest, intake_expecting
 from lineage.throttling import intake_slot
 
 _error_body = inline_serializer(
@@ -69,6 +69,11 @@ class _IntakeView(MethodCheckedFirst):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsProducer]
     endpoint = "lineage"
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # From here on, a group commit under way in this process may wait a moment for this request.
+        with intake_expecting():
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self._started = time.perf_counter()
