@@ -186,26 +186,32 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """A gunicorn shape: worker class, workers, threads."""
+    """A gunicorn shape: worker class, workers, threads, and settings of the server's environment."""
 
     worker_class: str = "gthread"
     workers: int = 3
     threads: int = 4
+    env: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
-        if self.worker_class == "sync":
-            return f"sync w={self.workers}"
-        return f"{self.worker_class} w={self.workers} t={self.threads}"
+        shape = (
+            f"sync w={self.workers}"
+            if self.worker_class == "sync"
+            else f"{self.worker_class} w={self.workers} t={self.threads}"
+        )
+        return " ".join([shape, *(f"{k}={v}" for k, v in self.env)])
 
     @classmethod
     def parse(cls, text: str) -> ServerConfig:
-        """``sync:3`` or ``gthread:2x4`` (workers x threads)."""
+        """``sync:3`` or ``gthread:2x4`` (workers x threads), then ``+NAME=value`` for each setting."""
+        text, *settings = text.split("+")
+        env = tuple((name, value) for name, _, value in (s.partition("=") for s in settings))
         kind, _, shape = text.partition(":")
         if kind == "sync":
-            return cls("sync", int(shape or 3), 1)
+            return cls("sync", int(shape or 3), 1, env)
         workers, _, threads = (shape or "3x4").partition("x")
-        return cls(kind, int(workers), int(threads or 1))
+        return cls(kind, int(workers), int(threads or 1), env)
 
 
 @dataclass
@@ -247,7 +253,11 @@ class Gunicorn:
         ]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                cmd, cwd=ROOT, env=django_env(self.database_url, **self.env), stdout=log, stderr=subprocess.STDOUT
+                cmd,
+                cwd=ROOT,
+                env=django_env(self.database_url, **dict(self.config.env), **self.env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -376,7 +376,17 @@ class IntakeBench:
         spy = shutil.which("py-spy") or str(h.VENV_BIN / "py-spy")
         out = self.opt.profile_dir / f"{label.replace(' ', '_').replace('=', '')}.collapsed.txt"
         # --nonblocking: pausing a worker that holds the ledger lock would stall all the others.
-        cmd = [spy, "record", "--pid", str(server.process.pid), "--subprocesses", "--nonblocking", "--rate", "97"]
+        cmd = [
+            spy,
+            "record",
+            "--pid",
+            str(server.process.pid),
+            "--subprocesses",
+            "--nonblocking",
+            "--gil",
+            "--rate",
+            "97",
+        ]
         proc = subprocess.Popen(
             [*cmd, "--format", "raw", "--output", str(out)],
             stdout=subprocess.DEVNULL,
@@ -626,7 +636,10 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--batch-size", type=int, default=500, help="events per batch request")
     parser.add_argument(
         "--configs",
-        help=f"gunicorn shapes to compare, e.g. sync:3,gthread:3x4 (default {','.join(DEFAULT_CONFIGS)})",
+        help=(
+            "gunicorn shapes to compare, e.g. sync:3,gthread:3x4; +NAME=value sets a server setting"
+            f" (gthread:2x8+TRACEMARK_GROUP_COMMIT=0) (default {','.join(DEFAULT_CONFIGS)})"
+        ),
     )
     parser.add_argument(
         "--only",

@@ -291,10 +291,10 @@ class GroupCommit:
     append committed and the fold failed, the fold is retried like after any crash).
 
     Requests announce themselves when they start (``expecting``, around the whole intake view:
-    authentication, reading, validation). A leader that knows of requests on their way waits for
-    them to queue, at most ``max_wait`` seconds, like PostgreSQL's ``commit_delay`` with
-    ``commit_siblings``: otherwise, with clients that send again as soon as they are answered, the
-    first to come back would always store alone and the rest would queue behind it.
+    authentication, reading, validation). A leader waits, at most ``max_wait`` seconds, for the
+    requests it knows are on their way, like PostgreSQL's ``commit_delay`` with ``commit_siblings``:
+    otherwise, with clients that send again as soon as they are answered, the first to come back
+    would store alone and the others would queue behind it. A caller alone does not wait.
     """
 
     def __init__(self, *, max_events: int = FOLD_BATCH, max_wait: float | None = None) -> None:
