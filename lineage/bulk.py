@@ -7,6 +7,7 @@ database's own work. ``bulk_insert`` sends binary arrays through a server-side-b
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Sequence
 from typing import Any
@@ -67,7 +68,27 @@ def server_binding_cursor() -> Any:
 
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(ServerBindingCursor(connection.connection))  # type: ignore[attr-defined,call-arg]
+        cursor = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
+        loader = _compiled_timestamptz_loader()
+        if loader is not None and connection.timezone is datetime.UTC:
+            cursor.adapters.register_loader("timestamptz", loader)
+        return connection._prepare_cursor(cursor)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _compiled_timestamptz_loader() -> type | None:
+    """psycopg's compiled text loader for ``timestamptz``, or None where psycopg runs without it.
+
+    Django registers a pure-Python loader on every connection (it parses the text, then sets the
+    connection's time zone). In UTC, Django's default, psycopg's compiled loader returns the same
+    aware datetimes (``datetime.UTC``, from the session's ``TimeZone``) several times faster; the
+    fold reads a few timestamps per row of every batch, and parsing them was ~8 % of its time.
+    """
+    import psycopg
+    from psycopg.pq import Format
+
+    loader = psycopg.adapters.get_loader(psycopg.postgres.types["timestamptz"].oid, Format.TEXT)
+    return None if loader is None or loader.__module__.startswith("psycopg.") else loader
 
 
 @functools.cache

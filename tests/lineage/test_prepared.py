@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
 
 import pytest
@@ -56,7 +57,7 @@ def test_prepared_rows_are_the_rows_values_list_returns_whatever_the_values() ->
     assert everything == sorted(Dataset.objects.filter(id__in=ids).values_list(*COLUMNS))
     assert one == list(Dataset.objects.filter(id__in=ids[:1]).values_list(*COLUMNS))
     assert by_ids([]) == []
-    assert everything[0][3].tzinfo is not None  # converted like the ORM: aware datetimes, parsed JSON
+    assert everything[0][3].tzinfo is datetime.UTC  # converted like the ORM: aware datetimes, parsed JSON
     assert isinstance(everything[0][4], dict)
 
 
