@@ -194,7 +194,7 @@ TRACEMARK_MAX_BATCH_EVENTS = env_int("TRACEMARK_MAX_BATCH_EVENTS", 10_000)
 TRACEMARK_MAX_INFLIGHT = env_int("TRACEMARK_MAX_INFLIGHT", 64)
 TRACEMARK_RETRY_AFTER_SECONDS = env_int("TRACEMARK_RETRY_AFTER_SECONDS", 5)
 # Concurrent intake requests of one process are appended and folded together (group commit);
-# off, each request stores its own events (for comparison: bench/ingest.py --no-group-commit).
+# off, each request stores its own events (bench/ingest.py compares: +TRACEMARK_GROUP_COMMIT=0).
 TRACEMARK_GROUP_COMMIT = env_bool("TRACEMARK_GROUP_COMMIT", True)
 # How long a group's leader may wait for requests of its process that are still on their way.
 TRACEMARK_GROUP_COMMIT_WAIT_MS = env_int("TRACEMARK_GROUP_COMMIT_WAIT_MS", 10)

@@ -208,7 +208,7 @@ def events_ingest(
     Valid events are stored even when others in the same call are not. An event whose canonical
     form is already in the ledger is acknowledged as a duplicate and not stored again.
     """
-    return events_store(events_prepare(events=events, producer=producer), producer=producer, received_at=received_at)
+    return events_store(events_prepare(events=events, producer=producer), received_at=received_at)
 
 
 @dataclass(frozen=True)
@@ -237,15 +237,13 @@ def events_prepare(*, events: Iterable[object], producer: ApiKey | None = None) 
     return PreparedEvents(results=results, prepared=prepared)
 
 
-def events_store(
-    batch: PreparedEvents, *, producer: ApiKey | None = None, received_at: datetime | None = None
-) -> IntakeOutcome:
+def events_store(batch: PreparedEvents, *, received_at: datetime | None = None) -> IntakeOutcome:
     """Append prepared events to the ledger and fold them; one result per event given to ``events_prepare``.
 
     Outside a transaction, concurrent calls in one process are stored together (``GroupCommit``):
     one append and one fold for the events of every request waiting at that moment. Each call still
-    returns only once its own events are in the ledger and folded. ``producer`` is the key the
-    events were prepared for; each prepared event carries it already.
+    returns only once its own events are in the ledger and folded. Each prepared event carries the
+    key it was prepared for.
     """
     results = list(batch.results)
     touched = Touched()

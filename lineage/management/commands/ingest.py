@@ -67,7 +67,7 @@ class Command(BaseCommand):
                         if item.error is not None:
                             totals["invalid"] += 1
                             problems.append(f"{item.where}: {item.error}")
-                    outcome = events_store(prepared, producer=producer)
+                    outcome = events_store(prepared)
                     for item, result in zip(valid, outcome.results, strict=True):
                         if result.status in ("accepted", "duplicate"):
                             totals[result.status] += 1
