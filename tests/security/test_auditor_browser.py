@@ -7,49 +7,29 @@ An auditor signs in at /portal/login/, sees only the system granted to them, dow
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from reports.models import ReportDownload
+from tests.browser import DESKTOP, NARROW, axe_serious, chromium, screenshot
 from tests.security.portal_data import EXPIRED, GRANTED, PortalData, portal_data_build
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 # Verifying re-renders the PDF and rebuilds its evidence: seconds, more on a loaded machine.
 VERIFY_TIMEOUT_MS = 180_000
-DESKTOP = {"width": 1280, "height": 800}
-NARROW = {"width": 390, "height": 844}
 
 
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    if not executable:
-        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs Debian's chromium when run as root)")
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls between browser
-    # steps are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield launched
-        launched.close()
+    yield from chromium(monkeypatch)
 
 
 @pytest.fixture
 def data(transactional_db: None) -> PortalData:
     return portal_data_build()
-
-
-def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"portal-{name}.png"), full_page=True)
 
 
 def _sign_in(page, base: str, data: PortalData) -> None:
@@ -58,17 +38,6 @@ def _sign_in(page, base: str, data: PortalData) -> None:
     page.get_by_label("Password").fill(data.password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/portal/")
-
-
-def _axe_serious(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — e.g. {v['nodes'][0]['target']}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_an_auditor_signs_in_downloads_and_verifies_a_report_and_is_refused_elsewhere(
@@ -82,9 +51,9 @@ def test_an_auditor_signs_in_downloads_and_verifies_a_report_and_is_refused_else
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
 
     page.goto(f"{base}/portal/login/")
-    _shot(page, "login")
+    screenshot(page, "portal-login", full_page=True)
     _sign_in(page, base, data)
-    _shot(page, "home")
+    screenshot(page, "portal-home", full_page=True)
     systems = page.locator("main table tbody tr")
     assert systems.count() == 1
     assert "Credit scoring" in systems.inner_text()
@@ -93,7 +62,7 @@ def test_an_auditor_signs_in_downloads_and_verifies_a_report_and_is_refused_else
     page.get_by_role("link", name="Credit scoring").click()
     page.wait_for_url(f"{base}/portal/systems/{GRANTED}/")
     assert data.granted.report_id in page.inner_text("main")
-    _shot(page, "system")
+    screenshot(page, "portal-system", full_page=True)
     with page.expect_download() as download_info:
         page.get_by_role("link", name=f"Download PDF {data.granted.report_id}").click()
     saved = tmp_path / download_info.value.suggested_filename
@@ -110,8 +79,8 @@ def test_an_auditor_signs_in_downloads_and_verifies_a_report_and_is_refused_else
     verdict.wait_for(timeout=VERIFY_TIMEOUT_MS)
     assert "Verified: genuine and matching the ledger" in verdict.inner_text()
     assert "✗" not in verdict.inner_text()
-    _shot(page, "verified")
-    assert _axe_serious(page) == []
+    screenshot(page, "portal-verified", full_page=True)
+    assert axe_serious(page) == []
     assert problems == []
 
     for url in ("/ui/", "/admin/", f"/portal/systems/{EXPIRED}/", f"/portal/reports/{data.expired.report_id}/download"):
@@ -119,7 +88,7 @@ def test_an_auditor_signs_in_downloads_and_verifies_a_report_and_is_refused_else
         # Refused outright, or sent to the staff sign-in page; never the page itself.
         assert response.status in (403, 404) or "/login/" in page.url, (url, response.status, page.url)
         assert data.expired.report_id not in page.content()
-    _shot(page, "refused")
+    screenshot(page, "portal-refused", full_page=True)
     context.close()
 
 
@@ -135,7 +104,7 @@ def test_the_portal_reads_well_on_a_narrow_screen_and_shows_a_failed_check(
     page = context.new_page()
 
     _sign_in(page, live_server.url, data)
-    _shot(page, "home-narrow")
+    screenshot(page, "portal-home-narrow", full_page=True)
     page.goto(f"{live_server.url}/portal/verify/")
     page.get_by_label("Report PDF").set_input_files(str(tampered))
     page.get_by_role("button", name="Verify").click(timeout=VERIFY_TIMEOUT_MS)
@@ -143,6 +112,6 @@ def test_the_portal_reads_well_on_a_narrow_screen_and_shows_a_failed_check(
 
     assert "Not verified" in page.get_by_role("status").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    _shot(page, "tampered-narrow")
-    assert _axe_serious(page) == []
+    screenshot(page, "portal-tampered-narrow", full_page=True)
+    assert axe_serious(page) == []
     context.close()

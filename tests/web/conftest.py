@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from django.core.management import call_command
 from django.test import Client
 
 from catalog.roles import STEWARD, VIEWER, user_create
-
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture
@@ -37,9 +31,3 @@ def steward(db: None) -> Client:
 @pytest.fixture
 def viewer(db: None) -> Client:
     return signed_in(VIEWER)
-
-
-def chromium_or_skip() -> str:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs Debian's chromium when run as root)")
-    return CHROMIUM if Path(CHROMIUM).exists() else str(shutil.which("chromium"))

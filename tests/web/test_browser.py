@@ -13,35 +13,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 
 from catalog.models import Finding, FindingStatus
 from catalog.roles import STEWARD, user_create
 from lineage.services import events_ingest
+from tests.browser import DESKTOP, NARROW, axe_serious, chromium, screenshot
 from tests.factories import dataset, run_event
-from tests.web.conftest import SCREENSHOTS, chromium_or_skip
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
-
-DESKTOP = {"width": 1280, "height": 800}
-NARROW = {"width": 390, "height": 844}
 
 
 @pytest.fixture
 def browser(live_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    executable = chromium_or_skip()
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make between
-    # browser steps are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-        # ORM calls made between browser steps leave an open session behind on PostgreSQL (seen:
-        # "test_tracemark is being accessed by other users" at teardown): close every connection.
-        connections.close_all()
+    yield from chromium(monkeypatch)
 
 
 @pytest.fixture(autouse=True)
@@ -95,22 +79,6 @@ def _sign_in(page, base: str, username: str, password: str) -> None:
     page.wait_for_url(f"{base}/ui/")
 
 
-def _shot(page, name: str, *, full_page: bool = False) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
-
-
-def _axe_serious(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} node(s), e.g. {v['nodes'][0]['target']}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_a_steward_finds_a_dataset_follows_its_lineage_to_a_finding_and_waives_it(
     live_server, browser, steward_login
 ) -> None:
@@ -121,15 +89,15 @@ def test_a_steward_finds_a_dataset_follows_its_lineage_to_a_finding_and_waives_i
     base = live_server.url
 
     _sign_in(page, base, *steward_login)
-    _shot(page, "dashboard")
+    screenshot(page, "dashboard")
     page.goto(f"{base}/admin/")
-    _shot(page, "admin")
+    screenshot(page, "admin")
     page.goto(f"{base}/ui/")
     page.fill("#site-search", "by_postcode")
     page.press("#site-search", "Enter")
     page.click("text=demographics/by_postcode.parquet")
     page.wait_for_selector("h1:has-text('demographics/by_postcode.parquet')")
-    _shot(page, "dataset")
+    screenshot(page, "dataset")
 
     page.click("text=Open lineage")
     page.wait_for_selector("#graph[data-ready=true]")
@@ -143,13 +111,13 @@ def test_a_steward_finds_a_dataset_follows_its_lineage_to_a_finding_and_waives_i
     page.keyboard.press("d")  # expand downstream from the training data
     page.locator("g.node").nth(before).wait_for(state="attached")  # one more node than before
     assert page.locator("g.node[data-id='job:ml://factory-eu:train.credit_scoring']").count() == 1
-    _shot(page, "lineage")
+    screenshot(page, "lineage")
 
     page.locator("g.node[data-id='dataset:s3://enrichment-us-east-1:demographics/by_postcode.parquet']").click()
     page.click("#selection >> text=Open page")
     page.click("a:has-text('lives in US, outside EU')")
     page.wait_for_selector("h1:has-text('allowed jurisdictions')")
-    _shot(page, "finding")
+    screenshot(page, "finding")
     finding_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
 
     page.fill("#id_reason", "Accepted until the EU mirror of the enrichment data is live")
@@ -164,7 +132,7 @@ def test_a_steward_finds_a_dataset_follows_its_lineage_to_a_finding_and_waives_i
     page.click("text=Show the path on the lineage graph")
     page.wait_for_selector("#graph[data-ready=true]")
     assert page.locator("g.node.hl").count() >= 3  # the evidence path is marked on the graph
-    _shot(page, "finding-path")
+    screenshot(page, "finding-path")
     assert watch.problems == []
 
 
@@ -217,7 +185,7 @@ def test_the_explorer_draws_a_500_node_graph(live_server, browser, steward_login
     assert page.evaluate("document.activeElement.dataset.id").startswith("dataset:s3://lake:l9/")
     page.click("button:has-text('Fit')")
     assert "truncated" not in page.locator("#status").inner_text()
-    _shot(page, "lineage-500")
+    screenshot(page, "lineage-500")
     assert watch.problems == []
 
 
@@ -253,12 +221,12 @@ def test_the_main_pages_have_no_serious_accessibility_violations(live_server, br
         if "lineage" in name:
             page.wait_for_selector("#graph[data-ready=true]")
         if viewport is NARROW:
-            _shot(page, f"narrow-{name}")
+            screenshot(page, f"narrow-{name}")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport["width"] + 1, f"{name} scrolls sideways on a narrow screen ({width}px)"
         elif name in ("system", "findings", "search", "job", "run", "column-lineage"):
-            _shot(page, name)
-        problems = _axe_serious(page)
+            screenshot(page, name)
+        problems = axe_serious(page)
         if problems:
             found[name] = problems
 
@@ -307,11 +275,11 @@ def test_a_steward_issues_a_report_from_the_system_page_and_watches_it_complete(
     assert page.locator(f"text=sha256:{report.content_hash}").count() == 1
 
     page.goto(f"{live_server.url}/ui/systems/credit-scoring/")
-    _shot(page, "system-full", full_page=True)
+    screenshot(page, "system-full", full_page=True)
     page.goto(f"{live_server.url}/reports/")
     row = page.locator("tr", has=page.locator(f"text={report.report_id}"))
     assert f"ledger #{report.as_of_seq}" in row.inner_text()
-    _shot(page, "reports")
+    screenshot(page, "reports")
     with page.expect_download() as download:
         row.locator("a:has-text('Download')").click()
     import hashlib
