@@ -657,7 +657,11 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         "--db-prefix", default=DB_PREFIX, help="name prefix of the databases (two runs on one server need two)"
     )
     parser.add_argument("--tmpdir", help="where the NDJSON files go (default: the system temp dir)")
-    parser.add_argument("--profile", type=Path, help="write py-spy collapsed stacks of each phase here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write py-spy stacks of each phase here (of the thread holding the GIL: where CPU goes)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--timeout", type=float, default=3600, help="limit per phase, seconds")
     parser.add_argument(
