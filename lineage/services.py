@@ -289,15 +289,14 @@ class GroupCommit:
     append committed and the fold failed, the fold is retried like after any crash).
 
     Requests announce themselves when they start (``expecting``, around the whole intake view:
-    authentication, reading, validation). A leader waits, at most ``max_wait`` seconds, for the
+    authentication, reading, validation). A leader waits, at most ``TRACEMARK_GROUP_COMMIT_WAIT_MS``, for the
     requests it knows are on their way, like PostgreSQL's ``commit_delay`` with ``commit_siblings``:
     otherwise, with clients that send again as soon as they are answered, the first to come back
     would store alone and the others would queue behind it. A caller alone does not wait.
     """
 
-    def __init__(self, *, max_events: int = FOLD_BATCH, max_wait: float | None = None) -> None:
+    def __init__(self, *, max_events: int = FOLD_BATCH) -> None:
         self.max_events = max_events
-        self.max_wait = max_wait
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._queue: deque[_Ticket] = deque()
@@ -344,8 +343,7 @@ class GroupCommit:
         return ticket.results, ticket.touched
 
     def _lead(self) -> None:
-        max_wait = settings.TRACEMARK_GROUP_COMMIT_WAIT_MS / 1000 if self.max_wait is None else self.max_wait
-        deadline = time.monotonic() + max_wait
+        deadline = time.monotonic() + settings.TRACEMARK_GROUP_COMMIT_WAIT_MS / 1000
         with self._lock:
             while self._expected > 0 and sum(len(t.prepared) for t in self._queue) < self.max_events:
                 remaining = deadline - time.monotonic()

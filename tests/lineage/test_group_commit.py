@@ -38,7 +38,8 @@ def _in_threads(
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    # Daemons: a thread left waiting by a broken leader must not keep the test process alive.
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -48,8 +49,9 @@ def _in_threads(
 
 @pytest.fixture
 def patient_leader(settings: Any) -> None:
-    # The leader waits for every announced caller; long enough that a slow machine cannot split the group.
-    settings.TRACEMARK_GROUP_COMMIT_WAIT_MS = 20_000
+    # Far longer than ``_in_threads`` waits for its threads: a slow machine cannot split a group, and
+    # a leader that waited for a caller who is not coming would leave its callers unanswered.
+    settings.TRACEMARK_GROUP_COMMIT_WAIT_MS = 600_000
 
 
 def test_callers_on_their_way_are_appended_and_folded_together_each_getting_its_own_result(
@@ -117,8 +119,7 @@ def test_an_error_while_storing_a_group_reaches_every_caller_and_nothing_is_stor
     assert [o.results[0].status for o in retried] == ["accepted"] * 4
 
 
-def test_a_caller_alone_is_stored_at_once_even_if_the_leader_could_wait() -> None:
-    # Nobody else is announced: the leader does not wait for anyone (a hang here would time out).
-    with intake_expecting():
-        outcome = events_ingest(events=[run_event()])
+def test_a_caller_alone_does_not_wait_for_itself(patient_leader: None) -> None:
+    (outcome,) = _in_threads(1, lambda i: events_ingest(events=[run_event()]))
+    assert isinstance(outcome, IntakeOutcome), outcome
     assert outcome.results[0].status == "accepted"
