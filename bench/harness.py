@@ -470,7 +470,7 @@ def machine_facts() -> dict[str, str]:
         kb = int(next(line.split()[1] for line in fh if line.startswith("MemTotal")))
         mem = f"{kb / 1024 / 1024:.1f} GiB"
     versions = {}
-    for dist in ("django", "gunicorn", "psycopg", "orjson", "fastjsonschema"):
+    for dist in ("django", "gunicorn", "psycopg", "orjson", "jsonschema-rs"):
         try:
             from importlib.metadata import version
 
