@@ -28,6 +28,7 @@ Rules (the issue's decisions, in one place):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections import defaultdict
@@ -167,6 +168,11 @@ class _Mention:
     facets: dict[str, Any]
     io_facets: dict[str, Any]
 
+    @functools.cached_property
+    def column_facts(self) -> list[_ColumnFact]:
+        """The edges of its ``columnLineage`` facet; read once, when the batch loads and applies."""
+        return _column_facts(_dict(self.facets.get("columnLineage")))
+
 
 @dataclass(frozen=True)
 class _RunRef:
@@ -250,7 +256,7 @@ def _referenced_keys(ev: _Event) -> Iterator[Key]:
         previous = _renamed_from(mention.facets)
         if previous:
             yield previous
-        for fact in _column_facts(_dict(mention.facets.get("columnLineage"))):
+        for fact in mention.column_facts:
             yield fact.input
 
 
@@ -951,9 +957,8 @@ class _Batch:
             self._settle_run_job_version(run, job, ev)
         writers = [(None, ev.dataset)] if ev.dataset else [(job.key if job else None, m) for m in ev.outputs]
         for writer, mention in writers:
-            facet = _dict(mention.facets.get("columnLineage"))
-            if facet:
-                self._replace_column_edges(writer, mention, facet, ev)
+            if _dict(mention.facets.get("columnLineage")):
+                self._replace_column_edges(writer, mention, ev)
         for facets in (ev.job_facets, ev.run_facets, *(m.facets for m in ev.mentions)):
             for name in _tag_names(facets):
                 self.tags.setdefault(name, (ev.seq, ev.time))
@@ -1278,10 +1283,10 @@ class _Batch:
         edge.valid_to_seq = seq
         self.closed_column_edges.append(edge)
 
-    def _replace_column_edges(self, job: Key | None, mention: _Mention, facet: dict[str, Any], ev: _Event) -> None:
+    def _replace_column_edges(self, job: Key | None, mention: _Mention, ev: _Event) -> None:
         output = self._resolve(mention.key)
         keep: set[str] = set()
-        for fact in _column_facts(facet):
+        for fact in mention.column_facts:
             source = self._dataset(fact.input, ev).key  # kept even when not among the run's inputs
             keep.add(self._open_column_edge(job, output, replace(fact, input=source), ev))
         for fact_key in list(self.column_edges_by_output.get((job, output), ())):
