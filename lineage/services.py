@@ -11,7 +11,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -258,10 +258,19 @@ def events_store(batch: PreparedEvents, *, received_at: datetime | None = None) 
 
 
 def _store(prepared: list[_Prepared], received_at: datetime) -> tuple[dict[int, IntakeResult], Touched]:
+    # Parsed here, before either head is locked: the fold reads these instead of the ledger rows.
+    events = [orjson.loads(p.payload) for p in prepared]
     results, last_seq = _append(prepared, received_at)
     touched = Touched()
     if last_seq is not None:
-        touched = graph_catch_up(upto_seq=last_seq).touched
+        appended: dict[int, FoldItem] = {}
+        for p, event in zip(prepared, events, strict=True):
+            result = results[p.index]
+            if result.status == "accepted":
+                appended[result.seq] = FoldItem(
+                    seq=result.seq, kind=p.kind, event=event, event_time=p.event_time, received_at=received_at
+                )
+        touched = graph_catch_up(upto_seq=last_seq, appended=appended).touched
     return results, touched
 
 
@@ -476,7 +485,9 @@ class CatchUp:
     touched: Touched = field(default_factory=Touched)
 
 
-def graph_catch_up(*, upto_seq: int | None = None, batch_size: int = FOLD_BATCH) -> CatchUp:
+def graph_catch_up(
+    *, upto_seq: int | None = None, batch_size: int = FOLD_BATCH, appended: Mapping[int, FoldItem] | None = None
+) -> CatchUp:
     """Fold the ledger entries the graph has not folded yet, in sequence order, a batch at a time.
 
     The intake calls this right after its append commits and answers once its events are folded,
@@ -488,12 +499,18 @@ def graph_catch_up(*, upto_seq: int | None = None, batch_size: int = FOLD_BATCH)
     With ``upto_seq`` it returns as soon as the graph has folded that far; without, once nothing
     is pending (the ``lineage.fold_pending`` beat task, after a crash between append and fold).
     Each batch is its own transaction, with its ``graph.changed`` outbox message.
+
+    ``appended`` holds, by sequence, the entries the caller has just appended, as it would read them
+    back (the event parsed from its canonical payload): when the graph head is right before them,
+    they are folded without reading the ledger (the rows and their parsing were a quarter of a
+    batch's time under the lock). Otherwise — entries of a request that died are pending first —
+    the batch is read from the ledger as usual.
     """
     done = CatchUp()
     while True:
         for attempt in range(DEADLOCK_RETRIES + 1):
             try:
-                finished = _fold_next_batch(done, upto_seq, batch_size)
+                finished = _fold_next_batch(done, upto_seq, batch_size, appended or {})
                 break
             except OperationalError as exc:
                 # A deadlock victim's transaction was rolled back whole: nothing of it is stored,
@@ -508,28 +525,35 @@ def graph_catch_up(*, upto_seq: int | None = None, batch_size: int = FOLD_BATCH)
             return done
 
 
-def _fold_next_batch(done: CatchUp, upto_seq: int | None, batch_size: int) -> bool:
+def _fold_next_batch(done: CatchUp, upto_seq: int | None, batch_size: int, appended: Mapping[int, FoldItem]) -> bool:
     """Fold the next batch in one transaction and add it to ``done``; True when there is no more to do."""
     with transaction.atomic():
         head_seq = _lock_graph_head()
         done.head = head_seq
         if upto_seq is not None and head_seq >= upto_seq:
             return True
-        rows = list(
-            LedgerEntry.objects.filter(seq__gt=head_seq)
-            .order_by("seq")
-            .values_list("seq", "kind", "payload", "event_time", "received_at")[:batch_size]
-        )
-        if not rows:
-            return True
-        items = [
-            FoldItem(seq=seq, kind=event_kind(event), event=event, event_time=event_time, received_at=received_at)
-            for seq, kind, payload, event_time, received_at in rows
-            if kind == LedgerEntry.Kind.EVENT
-            for event in (orjson.loads(payload),)
-        ]
+        if head_seq + 1 in appended:  # one append: consecutive sequences
+            items = []
+            while head_seq + 1 + len(items) in appended and len(items) < batch_size:
+                items.append(appended[head_seq + 1 + len(items)])
+            last_seq = items[-1].seq
+        else:
+            rows = list(
+                LedgerEntry.objects.filter(seq__gt=head_seq)
+                .order_by("seq")
+                .values_list("seq", "kind", "payload", "event_time", "received_at")[:batch_size]
+            )
+            if not rows:
+                return True
+            items = [
+                FoldItem(seq=seq, kind=event_kind(event), event=event, event_time=event_time, received_at=received_at)
+                for seq, kind, payload, event_time, received_at in rows
+                if kind == LedgerEntry.Kind.EVENT
+                for event in (orjson.loads(payload),)
+            ]
+            last_seq = rows[-1][0]
         touched, failed = _fold_isolating_failures(items)
-        head_update(GraphHead, seq=rows[-1][0], updated_at=connection.ops.adapt_datetimefield_value(timezone.now()))
+        head_update(GraphHead, seq=last_seq, updated_at=connection.ops.adapt_datetimefield_value(timezone.now()))
         folded = [item for item in items if item.seq not in failed]
         if folded:
             payload = {
@@ -544,7 +568,7 @@ def _fold_next_batch(done: CatchUp, upto_seq: int | None, batch_size: int) -> bo
             ((message_id,),) = bulk_insert(OutboxMessage, [row], returning=["id"])
             # Publish it as soon as the fold commits; the beat drain retries if this fails.
             transaction.on_commit(partial(outbox_dispatch_after_commit, message_id, OUTBOX_GRAPH_CHANGED, payload))
-    done.head = rows[-1][0]
+    done.head = last_seq
     done.folded += len(folded)
     done.failed.extend(sorted(failed))
     done.touched.dataset_ids |= touched.dataset_ids
