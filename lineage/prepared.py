@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Field, ForeignObject, Lookup, QuerySet
+from django.db.models import Field, ForeignObject, JSONField, Lookup, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
 from lineage.bulk import server_binding_cursor
@@ -120,6 +120,41 @@ class PreparedRows:
         compiler = queryset.query.get_compiler(connection=conn)
         sql, params = compiler.as_sql()
         fields = [column for column, _, _ in compiler.select[: compiler.col_count]]
-        compiled = _Compiled(sql, list(params), compiler.get_converters(fields), compiler)
+        converters = {
+            index: ([_faster(convert) for convert in convs], expression)
+            for index, (convs, expression) in compiler.get_converters(fields).items()
+        }
+        compiled = _Compiled(sql, list(params), converters, compiler)
         self._local.compiled = (conn, compiled)
         return compiled
+
+
+# Digits to "0", every other byte to " ": a run of 19 digits is then a plain substring search (a
+# regular expression for it took 21 µs on a 1 KB facet, longer than parsing it; this takes 2).
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_DIGITS = b"0" * 19
+
+
+def _faster(convert: Any) -> Any:
+    """``convert``, or for a plain ``JSONField`` one that parses with orjson and falls back to it.
+
+    Django parses JSON columns with ``json.loads``; orjson returns the same values (the database
+    holds valid JSON) two to three times faster, and the fold reads the facets of every dataset,
+    job and run it touches — for a 500-event batch that parsing was the largest part of its reads.
+    orjson reads an integer beyond 64 bits as a float, losing digits: a value with a run of 19
+    digits anywhere (cheap to find, rare in facets) goes to Django's converter, as does anything
+    orjson refuses.
+    """
+    field = getattr(convert, "__self__", None)
+    if getattr(convert, "__func__", None) is not JSONField.from_db_value or field.decoder is not None:
+        return convert
+
+    def from_db_value(value: Any, expression: Any, connection: Any) -> Any:
+        if isinstance(value, str) and _LONG_DIGITS not in value.encode("utf-8", "replace").translate(_DIGITS_ONLY):
+            try:
+                return orjson.loads(value)
+            except orjson.JSONDecodeError:
+                pass
+        return convert(value, expression, connection)
+
+    return from_db_value

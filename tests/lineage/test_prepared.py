@@ -61,6 +61,26 @@ def test_prepared_rows_are_the_rows_values_list_returns_whatever_the_values() ->
     assert isinstance(everything[0][4], dict)
 
 
+@pytest.mark.parametrize(
+    "facets",
+    [
+        {"schema": {"fields": [{"name": "naïve 🙂", "type": None}]}, "n": [1, 2.5, -0.0, True]},
+        {"beyond 64 bits": 10**30, "tiny": 5e-324},  # orjson refuses the first: Django's parser reads it
+        "a string",
+        [],
+    ],
+)
+def test_json_columns_read_as_the_orm_reads_them(facets: object) -> None:
+    _graph()
+    target = Dataset.objects.order_by("id").first()
+    assert target is not None
+    Dataset.objects.filter(pk=target.pk).update(facets=facets)
+    by_ids = PreparedRows(lambda ids: Dataset.objects.filter(id__any=ids).values_list("facets"), 1)
+
+    assert by_ids([target.pk]) == [(facets,)]
+    assert by_ids([target.pk]) == list(Dataset.objects.filter(pk=target.pk).values_list("facets"))
+
+
 def test_prepared_rows_put_each_argument_in_its_place() -> None:
     _graph()
     by_name = PreparedRows(
