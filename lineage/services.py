@@ -258,20 +258,50 @@ def events_store(batch: PreparedEvents, *, received_at: datetime | None = None) 
 
 
 def _store(prepared: list[_Prepared], received_at: datetime) -> tuple[dict[int, IntakeResult], Touched]:
+    appended = _append_for_fold(prepared, received_at)
+    touched = Touched()
+    if appended.last_seq is not None:
+        touched = graph_catch_up(upto_seq=appended.last_seq, appended=appended.items).touched
+    return appended.results, touched
+
+
+def events_append(batch: PreparedEvents) -> tuple[IntakeOutcome, int | None]:
+    """The first half of ``events_store``: append to the ledger and leave the fold to the caller.
+
+    Returns the outcome (nothing touched yet) and the last sequence appended (None when every
+    event was a duplicate or refused). For a pipeline that folds behind its appends
+    (``manage.py ingest``): ``graph_catch_up(upto_seq=…)`` folds them, in ledger order; what it
+    never folds is folded by the next request or the ``lineage.fold_pending`` beat task, as after
+    a crash.
+    """
+    results = list(batch.results)
+    last_seq = None
+    if batch.prepared:
+        stored, last_seq = _append(batch.prepared, timezone.now())
+        for item in batch.prepared:
+            results[item.index] = stored[item.index]
+    return IntakeOutcome(results=[r for r in results if r is not None], touched=Touched()), last_seq
+
+
+@dataclass(frozen=True)
+class _Appended:
+    results: dict[int, IntakeResult]  # by the index the event had in its batch
+    items: dict[int, FoldItem]  # the accepted ones by sequence, for ``graph_catch_up(appended=…)``
+    last_seq: int | None  # the last accepted sequence; None when every event was a duplicate
+
+
+def _append_for_fold(prepared: list[_Prepared], received_at: datetime) -> _Appended:
     # Parsed here, before either head is locked: the fold reads these instead of the ledger rows.
     events = [orjson.loads(p.payload) for p in prepared]
     results, last_seq = _append(prepared, received_at)
-    touched = Touched()
-    if last_seq is not None:
-        appended: dict[int, FoldItem] = {}
-        for p, event in zip(prepared, events, strict=True):
-            result = results[p.index]
-            if result.status == "accepted":
-                appended[result.seq] = FoldItem(
-                    seq=result.seq, kind=p.kind, event=event, event_time=p.event_time, received_at=received_at
-                )
-        touched = graph_catch_up(upto_seq=last_seq, appended=appended).touched
-    return results, touched
+    items: dict[int, FoldItem] = {}
+    for p, event in zip(prepared, events, strict=True):
+        result = results[p.index]
+        if result.status == "accepted":
+            items[result.seq] = FoldItem(
+                seq=result.seq, kind=p.kind, event=event, event_time=p.event_time, received_at=received_at
+            )
+    return _Appended(results=results, items=items, last_seq=last_seq)
 
 
 class _Ticket:

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from lineage.models import LedgerEntry
-from tests.factories import run_event
+from tests.factories import dataset, run_event
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +94,66 @@ def test_batches_are_stored_in_file_order_whoever_validates_them(tmp_path: Path,
         orjson.loads(p)["job"]["name"] for p in LedgerEntry.objects.order_by("seq").values_list("payload", flat=True)
     ]
     assert stored == [e["job"]["name"] for i, e in enumerate(events) if i not in (7, 64, 129)]
+
+
+# --- On PostgreSQL, a thread folds each batch while the next one is appended -----------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("processes", ["0", "1"])
+def test_the_graph_folded_behind_the_appends_is_the_graph_the_ledger_gives(tmp_path: Path, processes: str) -> None:
+    from lineage.folding import graph_replay
+    from lineage.graph import graph_facts
+    from lineage.models import GraphHead, LedgerHead
+    from tests.lineage.test_fold_replay import graph_clear
+
+    events = [
+        run_event(
+            job=f"etl.step{i % 7}", event_type=("START", "COMPLETE")[i % 2], inputs=[dataset(name=f"raw/{i % 5}")]
+        )
+        for i in range(120)
+    ]
+    path = tmp_path / "many.ndjson"
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in events))
+
+    out = ingest(path, options=("--batch-size", "7", "--prepare-processes", processes))
+
+    assert "120 accepted" in out
+    assert GraphHead.objects.get().seq == LedgerHead.objects.get().seq == 120
+    folded = graph_facts()
+    graph_clear()
+    graph_replay(batch_size=1)
+    assert graph_facts() == folded
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_fold_ends_the_command_and_leaves_the_appended_events_to_the_next_fold(tmp_path: Path) -> None:
+    import psycopg
+    from django.db import connection
+
+    from lineage.models import GraphHead, LedgerHead
+    from lineage.services import graph_catch_up
+    from tests.conftest import _database_url_of_test_db
+
+    graph_catch_up()  # the graph head row exists
+    path = tmp_path / "many.ndjson"
+    path.write_bytes(b"\n".join(orjson.dumps(run_event(job=f"etl.step{i}")) for i in range(40)))
+    database = connection.settings_dict["NAME"]
+    url = _database_url_of_test_db()
+    with psycopg.connect(url) as other, psycopg.connect(url, autocommit=True) as admin:
+        # Another writer holds the graph head; new connections (the fold thread's) give up after 300 ms.
+        other.execute("SELECT seq FROM lineage_graphhead FOR UPDATE")
+        admin.execute(f"ALTER DATABASE \"{database}\" SET lock_timeout = '300ms'")
+        try:
+            with pytest.raises(CommandError, match=r"folding into the graph failed: .*lock timeout"):
+                ingest(path, options=("--batch-size", "10"))
+        finally:
+            admin.execute(f'ALTER DATABASE "{database}" RESET lock_timeout')
+        other.rollback()
+
+    appended = LedgerHead.objects.get().seq
+    assert 10 <= appended <= 40  # the appends stopped soon after the fold failed
+    assert GraphHead.objects.get().seq == 0
+    assert graph_catch_up().head == appended

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import queue
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -8,12 +10,19 @@ from dataclasses import replace
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connections
+from django.db import connection, connections
 from tqdm import tqdm
 
 from lineage.models import ApiKey
 from lineage.replay import CountingReader, Located, expand_paths, iter_events, open_events
-from lineage.services import PreparedEvents, events_prepare, events_store
+from lineage.services import (
+    IntakeOutcome,
+    PreparedEvents,
+    events_append,
+    events_prepare,
+    events_store,
+    graph_catch_up,
+)
 
 
 class Command(BaseCommand):
@@ -56,6 +65,45 @@ class Command(BaseCommand):
             desc="ingest",
             file=self.stderr,
         )
+        # On PostgreSQL, a second process folds what this one appends, while it appends the next
+        # batches (ledger order is kept: appends and folds each go in file order). Inside a
+        # transaction (tests) or on SQLite, which has one writer anyway, each batch is stored whole.
+        folder = None
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            folder = _FoldBehind()
+        try:
+            self._ingest(files, producer, options, folder, bar, totals, problems)
+        except _FoldStopped:
+            pass  # ``finish`` returns why
+        finally:
+            error = folder.finish() if folder else None
+            bar.close()
+        if error is not None:
+            raise CommandError(
+                f"folding into the graph failed: {error}. The events reported as accepted are in the ledger; "
+                "the next intake request or the lineage.fold_pending beat task folds them."
+            )
+        for line in problems[: options["max_errors"]]:
+            self.stderr.write(f"invalid {line}")
+        if len(problems) > options["max_errors"]:
+            self.stderr.write(f"… and {len(problems) - options['max_errors']} more invalid events")
+        self.stdout.write(
+            f"{len(files)} file(s): {totals['accepted']} accepted, {totals['duplicate']} duplicate, "
+            f"{totals['invalid']} invalid"
+        )
+        if totals["invalid"]:
+            raise CommandError(f"{totals['invalid']} invalid event(s); see above.")
+
+    def _ingest(
+        self,
+        files: list[Any],
+        producer: ApiKey | None,
+        options: dict[str, Any],
+        folder: _FoldBehind | None,
+        bar: Any,
+        totals: dict[str, int],
+        problems: list[str],
+    ) -> None:
         for path in files:
             with path.open("rb") as raw:
                 counter = CountingReader(raw)
@@ -67,7 +115,7 @@ class Command(BaseCommand):
                         if item.error is not None:
                             totals["invalid"] += 1
                             problems.append(f"{item.where}: {item.error}")
-                    outcome = events_store(prepared)
+                    outcome = _store(prepared, folder)
                     for item, result in zip(valid, outcome.results, strict=True):
                         if result.status in ("accepted", "duplicate"):
                             totals[result.status] += 1
@@ -79,16 +127,77 @@ class Command(BaseCommand):
                     done = counter.count
                     bar.set_postfix(totals)
         bar.close()
-        for line in problems[: options["max_errors"]]:
-            self.stderr.write(f"invalid {line}")
-        if len(problems) > options["max_errors"]:
-            self.stderr.write(f"… and {len(problems) - options['max_errors']} more invalid events")
-        self.stdout.write(
-            f"{len(files)} file(s): {totals['accepted']} accepted, {totals['duplicate']} duplicate, "
-            f"{totals['invalid']} invalid"
-        )
-        if totals["invalid"]:
-            raise CommandError(f"{totals['invalid']} invalid event(s); see above.")
+
+
+def _store(prepared: PreparedEvents, folder: _FoldBehind | None) -> IntakeOutcome:
+    if folder is None:
+        return events_store(prepared)
+    outcome, last_seq = events_append(prepared)
+    if last_seq is not None:
+        folder.fold_upto(last_seq)
+    return outcome
+
+
+class _FoldBehind:
+    """A child process that folds what the command appends, in ledger order, as it is appended.
+
+    The fold is the serial part of the intake (~0.8 ms of one core per event) and, like the
+    appending side (reading, decoding, appending), mostly Python: in one process the two would
+    take turns on the interpreter lock. The child reads the entries back from the ledger. After a
+    failure it stops; what it did not fold waits in the ledger for the next fold, as after a crash,
+    and the command ends.
+    """
+
+    def __init__(self) -> None:
+        # Forked before anything else: the child must not share a database connection.
+        for conn in connections.all(initialized_only=True):
+            conn.close()
+        context = multiprocessing.get_context("fork")
+        self._targets: multiprocessing.Queue[int | None] = context.Queue()
+        self._errors: multiprocessing.Queue[str] = context.Queue()
+        self._process = context.Process(target=_fold_upto, args=(self._targets, self._errors), name="ingest-fold")
+        self._process.start()
+        self._error: str | None = None
+
+    def fold_upto(self, seq: int) -> None:
+        if self._failed():
+            raise _FoldStopped
+        self._targets.put(seq)
+
+    def finish(self) -> str | None:
+        """Wait until everything appended is folded; why the fold stopped, if it did."""
+        self._targets.put(None)
+        self._process.join()
+        if not self._failed() and self._process.exitcode != 0:  # joined: what it sent is in the pipe
+            self._error = f"the fold process exited with code {self._process.exitcode}"
+        return self._error
+
+    def _failed(self) -> bool:
+        if self._error is None:
+            with contextlib.suppress(queue.Empty):
+                self._error = self._errors.get_nowait()
+        return self._error is not None
+
+
+def _fold_upto(targets: multiprocessing.Queue[int | None], errors: multiprocessing.Queue[str]) -> None:
+    """The fold process: fold up to each sequence it is sent, the latest of those waiting at once."""
+    try:
+        upto = targets.get()
+        while upto is not None:
+            following: int | None = upto
+            with contextlib.suppress(queue.Empty):
+                while following is not None:
+                    upto, following = following, targets.get_nowait()
+            graph_catch_up(upto_seq=upto)
+            upto = None if following is None else targets.get()
+    except BaseException as exc:  # the parent reports it and stops appending
+        errors.put(f"{type(exc).__name__}: {str(exc).strip()}")
+    finally:
+        connections.close_all()
+
+
+class _FoldStopped(Exception):
+    """The fold thread failed; ``finish`` says why."""
 
 
 def _prepared(
@@ -110,9 +219,9 @@ def _prepared(
         return
     # The forked helpers never query; close what can be closed so that they hold no connection.
     # (Inside a caller's transaction the connection stays open: the helpers leave it alone.)
-    for connection in connections.all(initialized_only=True):
-        if not connection.in_atomic_block:
-            connection.close()
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close()
     ahead: deque[tuple[list[Located], Future[PreparedEvents]]] = deque()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
