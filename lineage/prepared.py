@@ -146,7 +146,9 @@ def _faster(convert: Any) -> Any:
     orjson refuses.
     """
     field = getattr(convert, "__self__", None)
-    if getattr(convert, "__func__", None) is not JSONField.from_db_value or field.decoder is not None:
+    if not isinstance(field, JSONField) or getattr(convert, "__func__", None) is not JSONField.from_db_value:
+        return convert
+    if field.decoder is not None:
         return convert
 
     def from_db_value(value: Any, expression: Any, connection: Any) -> Any:

@@ -297,7 +297,7 @@ def _append_for_fold(prepared: list[_Prepared], received_at: datetime) -> _Appen
     items: dict[int, FoldItem] = {}
     for p, event in zip(prepared, events, strict=True):
         result = results[p.index]
-        if result.status == "accepted":
+        if result.status == "accepted" and result.seq is not None:  # an accepted event has its sequence
             items[result.seq] = FoldItem(
                 seq=result.seq, kind=p.kind, event=event, event_time=p.event_time, received_at=received_at
             )
@@ -562,8 +562,8 @@ def _fold_next_batch(done: CatchUp, upto_seq: int | None, batch_size: int, appen
         done.head = head_seq
         if upto_seq is not None and head_seq >= upto_seq:
             return True
+        items: list[FoldItem] = []
         if head_seq + 1 in appended:  # one append: consecutive sequences
-            items = []
             while head_seq + 1 + len(items) in appended and len(items) < batch_size:
                 items.append(appended[head_seq + 1 + len(items)])
             last_seq = items[-1].seq
