@@ -245,16 +245,19 @@ def events_store(batch: PreparedEvents, *, received_at: datetime | None = None) 
     returns only once its own events are in the ledger and folded. Each prepared event carries the
     key it was prepared for.
     """
-    results = list(batch.results)
-    touched = Touched()
-    if batch.prepared:
-        if received_at is None and settings.TRACEMARK_GROUP_COMMIT and not connection.in_atomic_block:
-            stored, touched = _group_commit.store(batch.prepared)
-        else:
-            stored, touched = _store(batch.prepared, received_at or timezone.now())
-        for item in batch.prepared:
-            results[item.index] = stored[item.index]
-    return IntakeOutcome(results=[r for r in results if r is not None], touched=touched)
+    if not batch.prepared:
+        return _outcome(batch, {}, Touched())
+    if received_at is None and settings.TRACEMARK_GROUP_COMMIT and not connection.in_atomic_block:
+        stored, touched = _group_commit.store(batch.prepared)
+    else:
+        stored, touched = _store(batch.prepared, received_at or timezone.now())
+    return _outcome(batch, stored, touched)
+
+
+def _outcome(batch: PreparedEvents, stored: dict[int, IntakeResult], touched: Touched) -> IntakeOutcome:
+    """The batch's answers in order: those ``events_prepare`` gave already, and the stored ones by index."""
+    results = [stored[index] if result is None else result for index, result in enumerate(batch.results)]
+    return IntakeOutcome(results=results, touched=touched)
 
 
 def _store(prepared: list[_Prepared], received_at: datetime) -> tuple[dict[int, IntakeResult], Touched]:
@@ -274,13 +277,10 @@ def events_append(batch: PreparedEvents) -> tuple[IntakeOutcome, int | None]:
     never folds is folded by the next request or the ``lineage.fold_pending`` beat task, as after
     a crash.
     """
-    results = list(batch.results)
-    last_seq = None
-    if batch.prepared:
-        stored, last_seq = _append(batch.prepared, timezone.now())
-        for item in batch.prepared:
-            results[item.index] = stored[item.index]
-    return IntakeOutcome(results=[r for r in results if r is not None], touched=Touched()), last_seq
+    if not batch.prepared:
+        return _outcome(batch, {}, Touched()), None
+    stored, last_seq = _append(batch.prepared, timezone.now())
+    return _outcome(batch, stored, Touched()), last_seq
 
 
 @dataclass(frozen=True)

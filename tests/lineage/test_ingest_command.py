@@ -96,7 +96,7 @@ def test_batches_are_stored_in_file_order_whoever_validates_them(tmp_path: Path,
     assert stored == [e["job"]["name"] for i, e in enumerate(events) if i not in (7, 64, 129)]
 
 
-# --- On PostgreSQL, a thread folds each batch while the next one is appended -----------------------
+# --- On PostgreSQL, a second process folds each batch while the next one is appended --------------
 
 
 @pytest.mark.postgres
@@ -143,7 +143,7 @@ def test_a_failing_fold_ends_the_command_and_leaves_the_appended_events_to_the_n
     database = connection.settings_dict["NAME"]
     url = _database_url_of_test_db()
     with psycopg.connect(url) as other, psycopg.connect(url, autocommit=True) as admin:
-        # Another writer holds the graph head; new connections (the fold thread's) give up after 300 ms.
+        # Another writer holds the graph head; new connections (the fold process's) give up after 300 ms.
         other.execute("SELECT seq FROM lineage_graphhead FOR UPDATE")
         admin.execute(f"ALTER DATABASE \"{database}\" SET lock_timeout = '300ms'")
         try:

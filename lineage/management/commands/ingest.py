@@ -126,7 +126,6 @@ class Command(BaseCommand):
                     bar.update(counter.count - done)
                     done = counter.count
                     bar.set_postfix(totals)
-        bar.close()
 
 
 def _store(prepared: PreparedEvents, folder: _FoldBehind | None) -> IntakeOutcome:
@@ -149,9 +148,7 @@ class _FoldBehind:
     """
 
     def __init__(self) -> None:
-        # Forked before anything else: the child must not share a database connection.
-        for conn in connections.all(initialized_only=True):
-            conn.close()
+        _close_connections_before_fork()  # forked before the helpers, outside any transaction
         context = multiprocessing.get_context("fork")
         self._targets: multiprocessing.Queue[int | None] = context.Queue()
         self._errors: multiprocessing.Queue[str] = context.Queue()
@@ -184,12 +181,13 @@ def _fold_upto(targets: multiprocessing.Queue[int | None], errors: multiprocessi
     try:
         upto = targets.get()
         while upto is not None:
-            following: int | None = upto
-            with contextlib.suppress(queue.Empty):
-                while following is not None:
-                    upto, following = following, targets.get_nowait()
+            ended = False
+            with contextlib.suppress(queue.Empty):  # take along the targets already sent
+                while (following := targets.get_nowait()) is not None:
+                    upto = following
+                ended = True  # the end marker came with them
             graph_catch_up(upto_seq=upto)
-            upto = None if following is None else targets.get()
+            upto = None if ended else targets.get()
     except BaseException as exc:  # the parent reports it and stops appending
         errors.put(f"{type(exc).__name__}: {str(exc).strip()}")
     finally:
@@ -197,7 +195,7 @@ def _fold_upto(targets: multiprocessing.Queue[int | None], errors: multiprocessi
 
 
 class _FoldStopped(Exception):
-    """The fold thread failed; ``finish`` says why."""
+    """The fold process failed; ``finish`` says why."""
 
 
 def _prepared(
@@ -217,11 +215,7 @@ def _prepared(
         for batch in batches:
             yield batch, events_prepare(events=events(batch), producer=producer)
         return
-    # The forked helpers never query; close what can be closed so that they hold no connection.
-    # (Inside a caller's transaction the connection stays open: the helpers leave it alone.)
-    for conn in connections.all(initialized_only=True):
-        if not conn.in_atomic_block:
-            conn.close()
+    _close_connections_before_fork()
     ahead: deque[tuple[list[Located], Future[PreparedEvents]]] = deque()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
@@ -235,6 +229,17 @@ def _prepared(
         while ahead:
             first, future = ahead.popleft()
             yield first, future.result()
+
+
+def _close_connections_before_fork() -> None:
+    """Close this process's database connections, so that no forked child holds one of them.
+
+    A child that closed an inherited connection on exit would end the parent's session. Inside a
+    caller's transaction the connection stays open (the forked validating helpers never query).
+    """
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close()
 
 
 def _batches(items: Iterator[Located], size: int) -> Iterator[list[Located]]:
