@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 import orjson
 from django.http import HttpRequest
 
+from lineage.canonical import has_long_digit_run
 from lineage.exceptions import BodyTooLarge, MalformedBody, UnsupportedMediaType
 
 JSON_TYPES = {
@@ -66,7 +66,6 @@ def inflate(raw: bytes, *, limit: int, gzip: bool = True) -> bytes:
 
 # orjson reads integers outside the 64-bit range as floats, which would store another number than
 # the producer sent; such bodies are refused. A run of 19+ digits is the cheap sign to look closer.
-_LONG_DIGITS = re.compile(rb"\d{19,}")
 _INT_RANGE = range(-(2**63), 2**64)
 
 
@@ -82,7 +81,7 @@ def _exact_int(text: str) -> int:
 
 
 def _refuse_inexact_integers(data: bytes) -> None:
-    if not _LONG_DIGITS.search(data):
+    if not has_long_digit_run(data):
         return
     try:
         json.loads(data, parse_int=_exact_int)

@@ -26,6 +26,22 @@ def canonical_json(value: Any) -> bytes:
         raise NotCanonicalisable(str(exc)) from exc
 
 
+# Digits to "0", every other byte to " ": a run of 19 digits is then a plain substring search. A
+# regular expression for it (rb"\d{19,}") took 85 µs on a 6 KB event, longer than parsing it;
+# this takes 9.
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_DIGIT_RUN = b"0" * 19
+
+
+def has_long_digit_run(data: bytes) -> bool:
+    """Whether ``data`` holds 19 or more digits in a row.
+
+    The cheap sign of an integer orjson may not read exactly: beyond 64 bits it reads a float.
+    Rare in real events, and a false alarm (a long run inside a string) only costs a closer look.
+    """
+    return _DIGIT_RUN in data.translate(_DIGITS_ONLY)
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

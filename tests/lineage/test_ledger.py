@@ -116,3 +116,29 @@ def test_verify_ledger_detects_a_rewritten_chain_hash() -> None:
     assert not result.ok
     assert result.problem is not None
     assert result.problem.seq == 2
+
+
+@pytest.mark.postgres
+def test_large_payloads_are_compressed_with_lz4_and_read_back_unchanged() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)")
+        if cursor.fetchone() is None:
+            pytest.skip("this PostgreSQL was built without lz4: payloads keep pglz")
+    event = run_event()
+    event["run"]["facets"] = {
+        "notes": {
+            "_producer": "https://example.com",
+            "_schemaURL": "https://example.com/s",
+            "lines": [f"line {i} of a long note" for i in range(400)],
+        }
+    }
+    events_ingest(events=[event])
+
+    entry = LedgerEntry.objects.get()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_column_compression(payload) FROM lineage_ledgerentry WHERE seq = %s", [entry.seq])
+        (method,) = cursor.fetchone()
+    assert len(entry.payload) > 8000
+    assert method == "lz4"
+    assert entry.payload.encode() == canonical_json(event)
+    assert entry.payload_hash == sha256_hex(canonical_json(event))
