@@ -102,6 +102,14 @@ class LedgerEntry(models.Model):
         return f"#{self.seq} {self.kind} {self.payload_hash[:12]}"
 
 
+# The graph's foreign keys say ``db_index=False`` where the key leads a unique constraint or an
+# index of its model already (``dataset_natural_key`` starts with ``namespace``, and so on): that
+# index serves lookups by the key and the checks of its references, and a second one on the key
+# alone only cost every insert of the fold (the run's datasets, its state changes, job edges).
+# Not on a key that a partial unique constraint covers alone (``datasetversion_one_current``):
+# Django would drop that constraint's index with the key's own and not create it again.
+
+
 class Namespace(models.Model):
     name = models.CharField(max_length=1024, unique=True)
     first_seq = models.BigIntegerField()
@@ -112,7 +120,7 @@ class Namespace(models.Model):
 
 
 class Dataset(models.Model):
-    namespace = models.ForeignKey(Namespace, on_delete=models.PROTECT, related_name="datasets")
+    namespace = models.ForeignKey(Namespace, on_delete=models.PROTECT, db_index=False, related_name="datasets")
     name = models.CharField(max_length=1024)
     first_seq = models.BigIntegerField()
     created_at = models.DateTimeField()
@@ -138,7 +146,7 @@ class Dataset(models.Model):
 
 
 class Job(models.Model):
-    namespace = models.ForeignKey(Namespace, on_delete=models.PROTECT, related_name="jobs")
+    namespace = models.ForeignKey(Namespace, on_delete=models.PROTECT, db_index=False, related_name="jobs")
     name = models.CharField(max_length=1024)
     first_seq = models.BigIntegerField()
     created_at = models.DateTimeField()
@@ -178,7 +186,7 @@ class Run(models.Model):
     """A run of a job. ``state`` follows event time; COMPLETE, FAIL and ABORT are terminal."""
 
     run_id = models.UUIDField(unique=True, default=uuid.uuid4)
-    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="runs")
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, db_index=False, related_name="runs")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.NEW)
     state_event_time = models.DateTimeField(null=True, blank=True)
@@ -219,7 +227,7 @@ class Run(models.Model):
 class RunStateChange(models.Model):
     """Every state a run reported, with its event time and the ledger entry that carried it."""
 
-    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="state_changes")
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, db_index=False, related_name="state_changes")
     state = models.CharField(max_length=16, choices=RunState.choices)
     event_time = models.DateTimeField()
     seq = models.BigIntegerField()
@@ -245,8 +253,8 @@ class RunDataset(models.Model):
         INPUT = "in", "input"
         OUTPUT = "out", "output"
 
-    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="io")
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="run_io")
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, db_index=False, related_name="io")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, db_index=False, related_name="run_io")
     direction = models.CharField(max_length=3, choices=Direction.choices)
     first_seq = models.BigIntegerField()
     event_time = models.DateTimeField()
@@ -323,7 +331,7 @@ class DatasetVersion(models.Model):
 class DatasetField(models.Model):
     """A schema field of a dataset (nested fields as dotted names) while it is part of the schema."""
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="fields")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, db_index=False, related_name="fields")
     name = models.CharField(max_length=1024)
     type = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
@@ -391,8 +399,8 @@ class JobDatasetEdge(models.Model):
         RUN = "run", "run"
         STATIC = "static", "static (JobEvent)"
 
-    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="dataset_edges")
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="job_edges")
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, db_index=False, related_name="dataset_edges")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, db_index=False, related_name="job_edges")
     direction = models.CharField(max_length=3, choices=EdgeDirection.choices)
     source = models.CharField(max_length=8, choices=Source.choices)
     first_seq = models.BigIntegerField()
@@ -449,9 +457,13 @@ class ColumnLineageEdge(models.Model):
         WINDOW = "WINDOW", "window"
         CONDITIONAL = "CONDITIONAL", "conditional"
 
-    output_dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="column_lineage_in")
+    output_dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, db_index=False, related_name="column_lineage_in"
+    )
     output_field = models.CharField(max_length=1024)
-    input_dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="column_lineage_out")
+    input_dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, db_index=False, related_name="column_lineage_out"
+    )
     input_field = models.CharField(max_length=1024, blank=True)
     dataset_level_input_field = models.CharField(
         max_length=1024, blank=True, help_text="For a dataset-level row: the input column the producer named."
