@@ -42,6 +42,29 @@ def _routes() -> dict[str, list[str]]:
     return getattr(settings, "TRACEMARK_OUTBOX_ROUTES", {})
 
 
+def _publish(name: str, payload: dict[str, Any]) -> None:
+    """Send the task ``name`` with an outbox message's payload as its keyword arguments.
+
+    Celery also writes a summary of the arguments into the message's headers (what ``celery
+    events`` and Flower show); left to itself it builds it with ``saferepr``, which for a fold's
+    lists of touched ids took 0.3 to 0.6 ms, a third of the publish. Ours counts the lists instead.
+    """
+    current_app.send_task(name, kwargs=payload, retry=False, argsrepr="()", kwargsrepr=kwargs_summary(payload))
+
+
+def kwargs_summary(payload: dict[str, Any]) -> str:
+    """``{'seq_from': 7, 'dataset_ids': [3 items]}``: scalars as they are, lists and objects counted."""
+    return "{" + ", ".join(f"{key!r}: {_counted(value)}" for key, value in payload.items())[:1000] + "}"
+
+
+def _counted(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return f"[{len(value)} items]"
+    if isinstance(value, dict):
+        return f"{{{len(value)} keys}}"
+    return repr(value)
+
+
 def outbox_dispatch(*, limit: int = 200, message_ids: list[int] | None = None) -> Dispatch:
     """Publish pending rows in id order; stop at the first broker error and leave the rest pending.
 
@@ -65,7 +88,7 @@ def outbox_dispatch(*, limit: int = 200, message_ids: list[int] | None = None) -
                 continue
             try:
                 for name in tasks:
-                    current_app.send_task(name, kwargs=row.payload, retry=False)
+                    _publish(name, row.payload)
             except Exception as exc:  # kombu and redis raise many types for "broker unreachable"
                 error = f"{type(exc).__name__}: {exc}"[:2000]
                 OutboxMessage.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, last_error=error)
@@ -101,7 +124,7 @@ def _dispatch_committed(message_id: int, topic: str, payload: dict[str, Any]) ->
                     return Dispatch(dispatched=0)  # a drain published it first
             try:
                 for name in tasks:
-                    current_app.send_task(name, kwargs=payload, retry=False)
+                    _publish(name, payload)
             except Exception as exc:  # kombu and redis raise many types for "broker unreachable"
                 raise _Refused(f"{type(exc).__name__}: {exc}"[:2000]) from exc
     except _Refused as refused:

@@ -134,3 +134,36 @@ def test_after_commit_the_message_reaches_the_broker_and_is_marked(redis_url: st
     (published,) = server.lrange("celery", 0, -1)
     assert json.loads(published)["headers"]["task"] == "catalog.process_graph_change"
     server.flushdb()
+
+
+@pytest.mark.redis
+def test_published_message_carries_the_whole_payload_and_a_short_summary_of_it(redis_url: str) -> None:
+    import base64
+    import json
+
+    import redis
+
+    from lineage.tasks import kwargs_summary
+
+    original = current_app.conf.broker_url
+    current_app.conf.broker_url, current_app._pool, current_app.amqp._producer_pool = redis_url, None, None
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    try:
+        with override_settings(TRACEMARK_OUTBOX_DISPATCH_ON_COMMIT=False):
+            events_ingest(events=[run_event()])
+        payload = OutboxMessage.objects.get().payload
+
+        assert outbox_dispatch().dispatched == 1
+        (raw,) = client.lrange("celery", 0, -1)
+    finally:
+        client.flushdb()
+        current_app.conf.broker_url, current_app._pool, current_app.amqp._producer_pool = original, None, None
+
+    message = json.loads(raw)
+    args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+    assert message["headers"]["task"] == "catalog.process_graph_change"
+    assert (args, kwargs) == ([], payload)
+    assert message["headers"]["kwargsrepr"] == kwargs_summary(payload)
+    assert f"'seq_to': {payload['seq_to']}" in message["headers"]["kwargsrepr"]
+    assert f"'dataset_ids': [{len(payload['dataset_ids'])} items]" in message["headers"]["kwargsrepr"]
