@@ -14,16 +14,34 @@ from tests.factories import run_event
 pytestmark = pytest.mark.django_db
 
 
+def _point_broker_at(url: str) -> None:
+    """Make this process's Celery app (the dispatcher's publisher) connect to ``url`` from now on."""
+    current_app.conf.broker_url = url
+    current_app._pool = None
+    current_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def broker_down():
     original = current_app.conf.broker_url
-    current_app.conf.broker_url = "redis://127.0.0.1:1/0"
-    current_app._pool = None
-    current_app.amqp._producer_pool = None
+    _point_broker_at("redis://127.0.0.1:1/0")
     yield
-    current_app.conf.broker_url = original
-    current_app._pool = None
-    current_app.amqp._producer_pool = None
+    _point_broker_at(original)
+
+
+@pytest.fixture
+def quiet_broker(redis_url: str):
+    """The real Redis on a database of its own, which no worker reads: what is published stays there."""
+    import redis
+
+    url = redis_url.rsplit("/", 1)[0] + "/9"
+    server = redis.Redis.from_url(url)
+    server.flushdb()
+    original = current_app.conf.broker_url
+    _point_broker_at(url)
+    yield server
+    _point_broker_at(original)
+    server.flushdb()
 
 
 def test_broker_outage_leaves_messages_pending_with_the_error(broker_down) -> None:
@@ -112,54 +130,32 @@ def test_after_commit_a_message_a_drain_published_first_is_not_published_again(b
 
 
 @pytest.mark.redis
-def test_after_commit_the_message_reaches_the_broker_and_is_marked(redis_url: str, after_commit) -> None:
+def test_after_commit_the_message_reaches_the_broker_and_is_marked(quiet_broker, after_commit) -> None:
     import json
 
-    import redis
-
-    url = redis_url.rsplit("/", 1)[0] + "/9"  # a database of its own: no worker reads it
-    server = redis.Redis.from_url(url)
-    server.flushdb()
-    original = current_app.conf.broker_url
-    current_app.conf.broker_url, current_app._pool, current_app.amqp._producer_pool = url, None, None
-    try:
-        message = _graph_changed()
-        after_commit(message.pk, message.topic, message.payload)
-    finally:
-        current_app.conf.broker_url, current_app._pool, current_app.amqp._producer_pool = original, None, None
+    message = _graph_changed()
+    after_commit(message.pk, message.topic, message.payload)
 
     message.refresh_from_db()
     assert message.dispatched_at is not None
     assert message.attempts == 1
-    (published,) = server.lrange("celery", 0, -1)
+    (published,) = quiet_broker.lrange("celery", 0, -1)
     assert json.loads(published)["headers"]["task"] == "catalog.process_graph_change"
-    server.flushdb()
 
 
 @pytest.mark.redis
-def test_published_message_carries_the_whole_payload_and_a_short_summary_of_it(redis_url: str) -> None:
+def test_published_message_carries_the_whole_payload_and_a_short_summary_of_it(quiet_broker) -> None:
     import base64
     import json
 
-    import redis
-
     from lineage.tasks import kwargs_summary
 
-    original = current_app.conf.broker_url
-    current_app.conf.broker_url, current_app._pool, current_app.amqp._producer_pool = redis_url, None, None
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    try:
-        with override_settings(TRACEMARK_OUTBOX_DISPATCH_ON_COMMIT=False):
-            events_ingest(events=[run_event()])
-        payload = OutboxMessage.objects.get().payload
+    with override_settings(TRACEMARK_OUTBOX_DISPATCH_ON_COMMIT=False):
+        events_ingest(events=[run_event()])
+    payload = OutboxMessage.objects.get().payload
 
-        assert outbox_dispatch().dispatched == 1
-        (raw,) = client.lrange("celery", 0, -1)
-    finally:
-        client.flushdb()
-        current_app.conf.broker_url, current_app._pool, current_app.amqp._producer_pool = original, None, None
-
+    assert outbox_dispatch().dispatched == 1
+    (raw,) = quiet_broker.lrange("celery", 0, -1)
     message = json.loads(raw)
     args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
     assert message["headers"]["task"] == "catalog.process_graph_change"
