@@ -25,6 +25,7 @@ and names contain colons, so ids are parsed against the namespaces and datasets 
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -112,6 +113,11 @@ def _colon_prefixes(text: str) -> list[str]:
     return [text[:i] for i in range(len(text) - 1, 0, -1) if text[i] == ":"]
 
 
+# A run's node id holds its id in the hyphenated form runs are stored and shown in; ``uuid.UUID``
+# alone would also read braces, a ``urn:uuid:`` prefix or 32 bare hex digits (the schema says no).
+_RUN_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def node_parse(value: str) -> NodeRef:
     """Resolve a node id to the stored node; raises ``NotFound`` or ``InvalidQuery``."""
     kind_text, sep, rest = value.partition(":")
@@ -132,10 +138,9 @@ def node_parse(value: str) -> NodeRef:
         except ValueError:
             pass
     if kind == NodeKind.RUN:
-        try:
-            run_id = uuid.UUID(rest)
-        except ValueError:
-            raise InvalidQuery(f"Invalid run id in node id {value!r}.", path="nodeId") from None
+        if not _RUN_ID.fullmatch(rest):
+            raise InvalidQuery(f"Invalid run id in node id {value!r}.", path="nodeId")
+        run_id = uuid.UUID(rest)
         pk = Run.objects.filter(run_id=run_id).values_list("pk", flat=True).first()
         if pk is None:
             raise NotFound(f"Node {value} not found.")

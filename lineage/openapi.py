@@ -44,14 +44,27 @@ def allow_empty_optional_query_parameters(result: dict[str, Any], **kwargs: Any)
     return result
 
 
+# What ``str.strip()`` removes, so what DRF's ``CharField`` trims: Python's whitespace, not the regular
+# expression ``\s`` of JSON Schema validators (Python strips U+001C to U+001F and U+0085 and keeps U+FEFF).
+PYTHON_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+NOT_BLANK_PATTERN = "^[^\\u0000]*[^{}\\u0000][^\\u0000]*$".format(
+    "".join(f"\\u{ord(c):04x}" for c in PYTHON_WHITESPACE)
+)
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
 def forbid_nul_in_query_strings(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """Say in the schema that query-string values may not hold NUL characters, and that a required
-    one must hold more than whitespace.
+    free-text one must hold more than whitespace.
 
     DRF's ``CharField`` refuses NUL (400, "Null characters are not allowed"), as PostgreSQL could
     not store or compare them, and trims whitespace before refusing a blank required value (a
     search for "\\n" is a search for nothing); a free-text string parameter gets a pattern that
-    says so.
+    says so, naming the characters Python trims (``PYTHON_WHITESPACE``). Names (a namespace, a node
+    id) are taken as given, untrimmed: OpenLineage names may begin or end with a space.
     """
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
@@ -60,6 +73,5 @@ def forbid_nul_in_query_strings(result: dict[str, Any], **kwargs: Any) -> dict[s
                 if parameter.get("in") != "query" or schema.get("type") != "string":
                     continue
                 if not any(key in schema for key in ("pattern", "enum", "format")):
-                    required = parameter.get("required")
-                    schema["pattern"] = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$" if required else "^[^\\u0000]*$"
+                    schema["pattern"] = NOT_BLANK_PATTERN if parameter.get("required") else NO_NUL_PATTERN
     return result

@@ -71,7 +71,16 @@ TAGS_GRAPH = ["read: graph"]
 
 
 def _params(request: Request, serializer: type[serializers.Serializer[Any]]) -> dict[str, Any]:
+    """The query string read through ``serializer``; a parameter given twice is refused (400), as
+    reading only the last of its values would answer a question nobody asked."""
     checked = serializer(data=request.query_params)
+    repeated = {
+        name: ["Give this parameter once."]
+        for name, values in request.query_params.lists()
+        if len(values) > 1 and name in checked.fields
+    }
+    if repeated:
+        raise serializers.ValidationError(repeated)
     checked.is_valid(raise_exception=True)
     return dict(checked.validated_data)
 

@@ -7,6 +7,7 @@ parameters.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -444,9 +445,24 @@ class LineageGraphSerializer(serializers.Serializer[Any]):
 MAX_BIGINT = 2**63 - 1
 
 
+class QueryIntegerField(serializers.IntegerField):
+    """An integer in a query string, written as one: ASCII digits with an optional minus sign.
+
+    DRF's ``IntegerField`` also reads ``5.0``, ``5.``, `` 5`` and ``1_0`` (Python's ``int``), which
+    the schema's ``integer`` does not allow and no client means as an integer.
+    """
+
+    DIGITS = re.compile(r"-?[0-9]+")
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not self.DIGITS.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class PageParams(serializers.Serializer[Any]):
-    limit = serializers.IntegerField(min_value=0, max_value=10_000, default=100, help_text="Items per page.")
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, default=0, help_text="Items to skip.")
+    limit = QueryIntegerField(min_value=0, max_value=10_000, default=100, help_text="Items per page.")
+    offset = QueryIntegerField(min_value=0, max_value=MAX_BIGINT, default=0, help_text="Items to skip.")
 
 
 class AsOfParams(serializers.Serializer[Any]):
@@ -454,7 +470,7 @@ class AsOfParams(serializers.Serializer[Any]):
         required=False,
         help_text="What Tracemark had received by this time (ISO 8601 with a time zone). Not with asOfSeq.",
     )
-    asOfSeq = serializers.IntegerField(
+    asOfSeq = QueryIntegerField(
         required=False, min_value=0, max_value=MAX_BIGINT, help_text="A ledger sequence number. Not with asOf."
     )
 
@@ -472,14 +488,23 @@ NODE_ID_PATTERN = (
 )
 
 
+class QueryNameField(serializers.CharField):
+    """A name in a query string, taken exactly as given (not trimmed): an OpenLineage namespace or
+    name may begin or end with a space, and trimming it would look up another node."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+
 @extend_schema_field({"type": "string", "pattern": NODE_ID_PATTERN, "description": NODE_ID_HELP})
-class NodeIdField(serializers.CharField):
+class NodeIdField(QueryNameField):
     """A node id; parsed (and refused if unreadable) by the graph layer, described here for OpenAPI."""
 
 
 class LineageParams(AsOfParams):
     nodeId = NodeIdField(help_text=NODE_ID_HELP)
-    depth = serializers.IntegerField(min_value=0, max_value=100, default=20, help_text="Jobs each way.")
+    depth = QueryIntegerField(min_value=0, max_value=100, default=20, help_text="Jobs each way.")
 
 
 class ColumnLineageParams(LineageParams):
@@ -488,23 +513,23 @@ class ColumnLineageParams(LineageParams):
 
 class GraphLineageParams(AsOfParams):
     nodeId = NodeIdField(help_text=NODE_ID_HELP)
-    upstreamDepth = serializers.IntegerField(min_value=0, max_value=100, default=20)
-    downstreamDepth = serializers.IntegerField(min_value=0, max_value=100, default=20)
-    nodeCap = serializers.IntegerField(min_value=1, max_value=100_000, default=5_000)
+    upstreamDepth = QueryIntegerField(min_value=0, max_value=100, default=20)
+    downstreamDepth = QueryIntegerField(min_value=0, max_value=100, default=20)
+    nodeCap = QueryIntegerField(min_value=1, max_value=100_000, default=5_000)
 
 
 class PathParams(AsOfParams):
     source = NodeIdField(help_text=NODE_ID_HELP)  # type: ignore[assignment]  # DRF moves fields off the class
     target = NodeIdField(help_text=NODE_ID_HELP)
-    maxDepth = serializers.IntegerField(min_value=1, max_value=100, default=20)
-    limit = serializers.IntegerField(min_value=1, max_value=1_000, default=10)
-    nodeCap = serializers.IntegerField(min_value=1, max_value=100_000, default=5_000)
+    maxDepth = QueryIntegerField(min_value=1, max_value=100, default=20)
+    limit = QueryIntegerField(min_value=1, max_value=1_000, default=10)
+    nodeCap = QueryIntegerField(min_value=1, max_value=100_000, default=5_000)
 
 
 class ImpactParams(AsOfParams):
     nodeId = NodeIdField(help_text=NODE_ID_HELP)
-    depth = serializers.IntegerField(min_value=0, max_value=100, default=20)
-    nodeCap = serializers.IntegerField(min_value=1, max_value=100_000, default=5_000)
+    depth = QueryIntegerField(min_value=0, max_value=100, default=20)
+    nodeCap = QueryIntegerField(min_value=1, max_value=100_000, default=5_000)
 
 
 class GraphColumnParams(ImpactParams):
@@ -516,8 +541,8 @@ class SearchParams(serializers.Serializer[Any]):
     q = serializers.CharField(help_text="Matched anywhere in the name, case-insensitively; % and _ are wildcards.")
     filter = serializers.ChoiceField(["dataset", "job", "DATASET", "JOB"], required=False)
     sort = serializers.ChoiceField(["name", "updated_at", "NAME", "UPDATED_AT"], default="name")
-    limit = serializers.IntegerField(min_value=1, max_value=1_000, default=10)
-    namespace = serializers.CharField(required=False)
+    limit = QueryIntegerField(min_value=1, max_value=1_000, default=10)
+    namespace = QueryNameField(required=False, help_text="Only names in this namespace (exactly as given).")
 
 
 class EventParams(PageParams):

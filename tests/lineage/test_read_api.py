@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
+import jsonschema_rs
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from lineage.models import DatasetVersion, LedgerHead, Run
+from lineage.openapi import PYTHON_WHITESPACE
 from lineage.services import events_ingest
 from tests.factories import PRODUCER, dataset, later, run_event
 
@@ -406,6 +408,16 @@ def test_negative_limit_is_400(staff: APIClient) -> None:
     assert response.json()["errors"][0]["path"] == "limit"
 
 
+@pytest.mark.parametrize("spelling", ["0.0", "5.", "5.0", " 5", "5 ", "1_0", "+5", "0x10", "\u0665"])
+def test_an_integer_parameter_takes_digits_only(staff: APIClient, spelling: str) -> None:
+    # Python's int() reads all of these; the schema's "integer" and every client mean digits.
+    response = staff.get("/api/v1/namespaces", {"offset": spelling})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["path"] == "offset"
+    assert staff.get("/api/v1/namespaces", {"offset": "5"}).status_code == 200
+
+
 # --- Tracemark graph endpoints -------------------------------------------------------------------------------------
 
 
@@ -500,17 +512,92 @@ def test_read_endpoints_are_in_the_openapi_schema(staff: APIClient) -> None:
     assert "post" in schema["paths"]["/api/v1/lineage/"]
 
 
-@pytest.mark.parametrize("q", ["\n", " \t ", "a\u0000b"])
-def test_a_search_the_schema_refuses_is_refused_and_the_reverse(staff: APIClient, q: str) -> None:
-    import re
-
+def _query_parameter_schema(path: str, name: str) -> dict[str, Any]:
     schema = APIClient().get("/api/schema/", {"format": "json"}).json()
-    (param,) = [p for p in schema["paths"]["/api/v1/search/"]["get"]["parameters"] if p["name"] == "q"]
+    (param,) = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == name]
+    return param["schema"]
 
-    assert not re.search(param["schema"]["pattern"], q)  # whitespace only, or a NUL: the schema says no
-    assert staff.get("/api/v1/search/", {"q": q}).status_code == 400  # and so does the endpoint
-    assert re.search(param["schema"]["pattern"], " orders ")
-    assert staff.get("/api/v1/search/", {"q": " orders "}).status_code == 200
+
+# Python's whitespace (what DRF trims), characters a JSON Schema ``\s`` counts differently (U+FEFF,
+# U+0085, U+001C to U+001F), NUL, and ordinary text with and without spaces around it.
+EDGE_TEXTS = [
+    *[pytest.param(c, id=f"U+{ord(c):04X}") for c in PYTHON_WHITESPACE],
+    pytest.param("\ufeff", id="U+FEFF"),
+    pytest.param("\u200b", id="U+200B"),
+    pytest.param("\x00", id="NUL"),
+    pytest.param("a\x00b", id="a-NUL-b"),
+    pytest.param(" orders ", id="spaced"),
+    pytest.param("\x1forders\x85", id="python-spaced"),
+    pytest.param("orders", id="plain"),
+]
+
+
+@pytest.mark.parametrize("text", EDGE_TEXTS)
+@pytest.mark.parametrize("name", ["q", "namespace"])
+def test_search_parameters_are_refused_exactly_when_the_schema_forbids_them(
+    staff: APIClient, name: str, text: str
+) -> None:
+    allowed = jsonschema_rs.validator_for(_query_parameter_schema("/api/v1/search/", name)).is_valid(text)
+
+    response = staff.get("/api/v1/search/", {"q": "orders", name: text})
+
+    assert response.status_code == (200 if allowed else 400), response.content
+
+
+def test_the_schema_names_every_character_python_trims() -> None:
+    assert set(PYTHON_WHITESPACE) == {c for c in map(chr, range(0x110000)) if c.isspace()}
+
+
+def test_a_namespace_is_searched_exactly_as_given(staff: APIClient) -> None:
+    events_ingest(events=[run_event(outputs=[dataset(namespace=" padded ", name="orders")])])
+
+    exact = staff.get("/api/v1/search/", {"q": "orders", "namespace": " padded "}).json()
+    trimmed = staff.get("/api/v1/search/", {"q": "orders", "namespace": "padded"}).json()
+
+    assert [r["namespace"] for r in exact["results"]] == [" padded "]
+    assert trimmed["totalCount"] == 0
+
+
+@pytest.mark.parametrize("name", ["namespace", "q", "limit"])
+def test_a_query_parameter_given_twice_is_400(staff: APIClient, name: str) -> None:
+    # Reading the last value only would let a refused first value (here a NUL) pass unseen.
+    query = "q=orders&limit=5&" + urlencode({name: "a\x00"}) + "&" + urlencode({name: "orders"})
+
+    response = staff.get(f"/api/v1/search/?{query}")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"path": name, "message": "Give this parameter once."}]
+
+
+def test_a_node_id_is_read_untrimmed(staff: APIClient) -> None:
+    events_ingest(events=[run_event(outputs=[dataset(namespace=S3, name="orders ")])])
+
+    padded = staff.get("/api/v1/lineage/", {"nodeId": f"dataset:{S3}:orders "})
+    trimmed = staff.get("/api/v1/lineage/", {"nodeId": f"dataset:{S3}:orders"})
+    control = staff.get("/api/v1/lineage/", {"nodeId": "dataset:\x1e"})
+
+    assert padded.status_code == 200
+    assert f"dataset:{S3}:orders " in {node["id"] for node in padded.json()["graph"]}
+    assert trimmed.status_code == 404
+    assert control.status_code == 404  # a readable id of nothing, as the schema's pattern says
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["{%s}", "urn:uuid:%s", "%s ", " %s"],
+    ids=["braces", "urn", "trailing-space", "leading-space"],
+)
+def test_a_run_node_id_takes_the_hyphenated_form_only(staff: APIClient, spelling: str) -> None:
+    run_id = str(uuid.uuid4())
+    events_ingest(events=[run_event(run_id=run_id)])
+    node_id = "run:" + spelling % run_id
+    pattern = _query_parameter_schema("/api/v1/lineage/", "nodeId")
+
+    response = staff.get("/api/v1/lineage/", {"nodeId": node_id})
+
+    assert not jsonschema_rs.validator_for(pattern).is_valid(node_id)
+    assert response.status_code == 400
+    assert staff.get("/api/v1/lineage/", {"nodeId": f"run:{run_id}"}).status_code == 200
 
 
 # --- Query counts of list endpoints ----------------------------------------------------------------------------------
