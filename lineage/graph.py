@@ -25,7 +25,6 @@ and names contain colons, so ids are parsed against the namespaces and datasets 
 from __future__ import annotations
 
 import itertools
-import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -59,6 +58,7 @@ from lineage.models import (
     RunStateChange,
     valid_at,
 )
+from lineage.validation import UUID_RE
 
 DEFAULT_NODE_CAP = 5_000
 MAX_DEPTH = 100
@@ -113,11 +113,6 @@ def _colon_prefixes(text: str) -> list[str]:
     return [text[:i] for i in range(len(text) - 1, 0, -1) if text[i] == ":"]
 
 
-# A run's node id holds its id in the hyphenated form runs are stored and shown in; ``uuid.UUID``
-# alone would also read braces, a ``urn:uuid:`` prefix or 32 bare hex digits (the schema says no).
-_RUN_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
 def node_parse(value: str) -> NodeRef:
     """Resolve a node id to the stored node; raises ``NotFound`` or ``InvalidQuery``."""
     kind_text, sep, rest = value.partition(":")
@@ -138,7 +133,9 @@ def node_parse(value: str) -> NodeRef:
         except ValueError:
             pass
     if kind == NodeKind.RUN:
-        if not _RUN_ID.fullmatch(rest):
+        # The hyphenated form only: ``uuid.UUID`` alone would also read braces, a ``urn:uuid:``
+        # prefix or 32 bare hex digits, which the schema's pattern refuses.
+        if not UUID_RE.fullmatch(rest):
             raise InvalidQuery(f"Invalid run id in node id {value!r}.", path="nodeId")
         run_id = uuid.UUID(rest)
         pk = Run.objects.filter(run_id=run_id).values_list("pk", flat=True).first()

@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lineage.models import Dataset, DatasetVersion, Job, JobVersion, Namespace, Run, RunState
+from lineage.validation import UUID_PATTERN
 
 # The reference server's run states.
 RUN_STATES = {
@@ -482,10 +483,7 @@ class AsOfParams(serializers.Serializer[Any]):
 
 NODE_ID_HELP = "`dataset:<ns>:<name>`, `job:<ns>:<name>`, `datasetField:<ns>:<dataset>:<field>` or `run:<uuid>`."
 # What ``graph.node_parse`` can read (anything else is a 400); whether the node exists is a 404.
-NODE_ID_PATTERN = (
-    r"^(?:(?:dataset|job|datasetField):[^\u0000]+"
-    r"|run:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
-)
+NODE_ID_PATTERN = rf"^(?:(?:dataset|job|datasetField):[^\u0000]+|run:{UUID_PATTERN})$"
 
 
 class QueryNameField(serializers.CharField):

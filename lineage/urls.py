@@ -3,11 +3,10 @@ from __future__ import annotations
 from django.urls import re_path
 
 from lineage import api, read_api
+from lineage.validation import UUID_PATTERN as UUID  # ids in paths: anything else is a 404, never a 400 or 500
 
 # Trailing slash optional and never redirected: the OpenLineage client turns a 301 into a
 # bodiless GET and reports success, so a redirect would silently lose the event.
-# Only the canonical 8-4-4-4-12 form: anything else is no such URL (404), never a 400 or a 500.
-UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 NS = r"^api/v1/namespaces/(?P<namespace>.+?)"
 
 urlpatterns = [

@@ -85,7 +85,10 @@ _DATE_TIME = re.compile(
     re.ASCII,
 )
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
+# The hyphenated form of a UUID, the one OpenLineage sends and Tracemark stores and shows (URL routes,
+# run node ids and their OpenAPI pattern use the same).
+UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+UUID_RE = re.compile(UUID_PATTERN, re.ASCII)
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+", re.ASCII)
 
 
@@ -142,7 +145,7 @@ def _is_date_or_date_time(value: object) -> bool:
 
 
 def _is_uuid(value: object) -> bool:
-    return not isinstance(value, str) or _UUID.fullmatch(value) is not None
+    return not isinstance(value, str) or UUID_RE.fullmatch(value) is not None
 
 
 _FORMATS: dict[str, Callable[[object], bool]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -28,7 +29,8 @@ def enc(name: str) -> str:
 
 @pytest.fixture
 def staff() -> APIClient:
-    user = get_user_model().objects.create_user("reader", password="x", is_staff=True)
+    # Signed in by force_login: no password to hash (the production hasher is slow on purpose).
+    user = get_user_model().objects.create_user("reader", is_staff=True)
     client = APIClient()
     client.force_login(user)
     return client
@@ -512,8 +514,13 @@ def test_read_endpoints_are_in_the_openapi_schema(staff: APIClient) -> None:
     assert "post" in schema["paths"]["/api/v1/lineage/"]
 
 
+@functools.cache
+def _api_schema() -> dict[str, Any]:
+    return APIClient().get("/api/schema/", {"format": "json"}).json()
+
+
 def _query_parameter_schema(path: str, name: str) -> dict[str, Any]:
-    schema = APIClient().get("/api/schema/", {"format": "json"}).json()
+    schema = _api_schema()
     (param,) = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == name]
     return param["schema"]
 
